@@ -1,0 +1,31 @@
+"""The modules whose import registers every op and public name; the front doors import
+this list before building their namespaces."""
+import importlib
+
+CORE_MODULES = (
+    "numflow.framework.api",
+    "numflow.ops.array_ops",
+    "numflow.ops.math_ops",
+    "numflow.ops.state_ops",
+    "numflow.variables",
+    "numflow.autodiff.gradients",
+    "numflow.eager.function",
+    "numflow.runtime.session",
+)
+# Filled in by the op library, training and data modules as they land.
+OPTIONAL_MODULES = (
+    "numflow.ops.math_elementwise",
+    "numflow.ops.slicing",
+)
+
+
+def import_all():
+    """Imports every module that registers ops or exports names."""
+    for name in CORE_MODULES:
+        importlib.import_module(name)
+    for name in OPTIONAL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise

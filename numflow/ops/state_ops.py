@@ -1,0 +1,84 @@
+"""Variable ops: read (VariableV2 in TF1 graphs, ReadVariableOp otherwise) and assignment.
+
+Values live in a RunState (a Session's, or the eager one), keyed by the variable's key.
+"""
+from numflow.framework import errors
+from numflow.framework.tensor_shape import TensorShape
+from numflow.ops.registry import register_op
+
+
+def _read_kernel(xp, ctx, key, name, dtype, shape):
+    try:
+        return ctx.vars[key]
+    except KeyError:
+        raise errors.FailedPreconditionError(
+            None, None, f"Attempting to use uninitialized value {name}") from None
+
+
+def _read_infer(ins, a):
+    return [(a["dtype"], a["shape"])]
+
+
+VARIABLE_V2 = register_op("VariableV2", infer=_read_infer, kernel=_read_kernel, stateful=True)
+READ_VARIABLE = register_op("ReadVariableOp", infer=_read_infer, kernel=_read_kernel,
+                            stateful=True)
+
+
+def _check_shape(value, shape, name):
+    if shape.rank is not None and not shape.is_compatible_with(value.shape):
+        raise errors.InvalidArgumentError(
+            None, None, f"Assign requires shapes of both tensors to match. lhs shape= "
+                        f"{shape.as_list()} rhs shape= {list(value.shape)} (variable {name})")
+
+
+def _assign_kernel(xp, value, ctx, key, name, dtype, shape):
+    _check_shape(value, shape, name)
+    # The store owns its arrays (updates may later write into them), so copy.
+    value = xp.array(value, dtype=dtype.as_numpy_dtype, copy=True)
+    ctx.vars[key] = value
+    return value
+
+
+def _update_kernel(sign):
+    def kernel(xp, delta, ctx, key, name, dtype, shape):
+        try:
+            old = ctx.vars[key]
+        except KeyError:
+            raise errors.FailedPreconditionError(
+                None, None, f"Attempting to use uninitialized value {name}") from None
+        new = old + delta if sign > 0 else old - delta
+        if new.shape != old.shape:
+            raise errors.InvalidArgumentError(
+                None, None, f"Update shape {list(delta.shape)} does not match variable "
+                            f"{name} of shape {list(old.shape)}")
+        new = new.astype(old.dtype, copy=False)
+        ctx.vars[key] = new
+        return new
+    return kernel
+
+
+def _assign_infer(ins, a):
+    value = ins[0]
+    if a["shape"].rank is not None and value.shape.rank is not None and \
+            not a["shape"].is_compatible_with(value.shape):
+        raise ValueError(f"Shapes {a['shape']} and {value.shape} are incompatible "
+                         f"(assigning to variable {a['name']})")
+    if value.dtype.base_dtype != a["dtype"]:
+        raise TypeError(f"Assign to variable {a['name']} of dtype {a['dtype'].name} with a "
+                        f"{value.dtype.base_dtype.name} value")
+    return [(a["dtype"], a["shape"] if a["shape"].rank is not None else value.shape)]
+
+
+ASSIGN = register_op("Assign", infer=_assign_infer, kernel=_assign_kernel, stateful=True)
+ASSIGN_ADD = register_op("AssignAdd", infer=_assign_infer, kernel=_update_kernel(1),
+                         stateful=True)
+ASSIGN_SUB = register_op("AssignSub", infer=_assign_infer, kernel=_update_kernel(-1),
+                         stateful=True)
+
+VARIABLE_OPS = ("VariableV2", "ReadVariableOp", "Assign", "AssignAdd", "AssignSub")
+WRITE_OPS = ("Assign", "AssignAdd", "AssignSub")
+
+
+def variable_attrs(key, name, dtype, shape):
+    """The attrs every variable op carries."""
+    return {"key": key, "name": name, "dtype": dtype, "shape": TensorShape(shape)}
