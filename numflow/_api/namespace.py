@@ -1,5 +1,4 @@
 """Assembles a front door's namespace (``tf.math``, ``tf.nn``...) from the export registry."""
-import sys
 import types
 
 from numflow._api.export import exports
@@ -19,6 +18,5 @@ def build(root, version):
                     getattr(child, "__file__", None) and part not in _REAL_PUBLIC):
                 child = types.ModuleType(f"{mod.__name__}.{part}")
                 setattr(mod, part, child)
-                sys.modules.setdefault(child.__name__, child)
             mod = child
         setattr(mod, parts[-1], obj)

@@ -17,15 +17,16 @@ Conversions, as TF's ``random_distributions.h`` defines them:
     of outputs (4, or 2 for float64) draws from its own stretch of the reservation;
   * integers: ``minval + bits % (maxval - minval)`` (int64 takes two words).
 
-Bit-exactness: uniform floats, integers and every float64 result depend only on
-integer arithmetic and IEEE operations and match TF bit for bit. TF's float32
-Box-Muller calls glibc's ``sincosf``, which is not correctly rounded in about 1% of
-arguments; NumPy has no equivalent, so here sine and cosine are evaluated in float64
-and rounded once. About 2% of float32/float16 normal and truncated-normal values then
-differ from TF's by one unit in the last place (the rest are identical); a candidate
-within an ulp of the truncation bound 2 could, in principle, be kept by one and
-dropped by the other. The float64 path uses glibc's correctly rounded ``sin``/``cos``
-through NumPy and a float64 ``log`` that agrees with glibc's to within an ulp.
+Bit-exactness: uniform floats and integers depend only on integer arithmetic and
+match TF bit for bit. TF's float32 Box-Muller (also used for float16) calls glibc's
+``logf`` and ``sincosf``, which are not correctly rounded in about 1% of arguments;
+NumPy has no equivalent, so here they are evaluated in float64 and rounded once. About
+2% of float32 normal and truncated-normal values then differ from TF's by an ulp or two
+(the rest are identical; float16 rounding hides nearly all of it). Likewise NumPy's
+float64 ``log`` differs from glibc's in the last bit for about 0.4% of arguments, so
+about 0.5% of float64 normal values differ by an ulp. A candidate within an ulp of the
+truncation bound 2 could in principle be kept by one and dropped by the other, which
+would shift the rest of that group of four (two for float64) outputs.
 """
 import os
 
@@ -113,8 +114,8 @@ def _box_muller_float(xp, w):
     # TF rounds 2*pi*u (computed in double) to float, then takes float sine and cosine.
     v1 = (2 * numpy.pi * _uint_to_unit_float(xp, w[..., 1::2], xp.float32).astype(xp.float64))
     v1 = v1.astype(xp.float32).astype(xp.float64)
-    # log(u1) of a float resolves to the double log in TF's source; sqrt stays double.
-    u2 = xp.sqrt(-2.0 * xp.log(u1.astype(xp.float64))).astype(xp.float32)
+    # TF calls float logf and sincosf; float64 rounded once stands in for them.
+    u2 = xp.sqrt(xp.float32(-2) * xp.log(u1.astype(xp.float64)).astype(xp.float32))
     out = xp.empty(w.shape, dtype=xp.float32)
     out[..., 0::2] = xp.sin(v1).astype(xp.float32) * u2
     out[..., 1::2] = xp.cos(v1).astype(xp.float32) * u2
@@ -238,23 +239,21 @@ class PhiloxStream:
         groups = -(-n // group)
         out = xp.empty((groups, group), dtype=xp.float64 if double else xp.float32)
         filled = xp.zeros(groups, dtype=xp.int64)
-        pending = xp.arange(groups, dtype=xp.uint64)
-        done_blocks, per_round = 0, 2
+        pending = xp.arange(groups, dtype=xp.int64)
+        block = 0
         while pending.size:
-            # The next `per_round` blocks of every unfinished group, all at once.
-            offsets = (pending[:, None] * xp.uint64(stride) + xp.uint64(done_blocks)
-                       + xp.arange(per_round, dtype=xp.uint64)[None, :])
+            # One more Philox block for every group still short of outputs (one block
+            # already completes ~83% of float32 groups, ~99% of float64 ones).
+            offsets = pending.astype(xp.uint64) * xp.uint64(stride) + xp.uint64(block)
             w = philox4x32(xp, self._key, start, offsets)
             cand = (_box_muller_double if double else _box_muller_float)(xp, w)
-            cand = cand.reshape(pending.size, -1)
             keep = xp.abs(cand) < _TRUNCATE_BOUND
-            rows = pending.astype(xp.int64)
-            slot = xp.cumsum(keep, axis=1) - 1 + filled[rows][:, None]
+            slot = xp.cumsum(keep, axis=1) - 1 + filled[pending][:, None]
             keep &= slot < group
-            out[xp.broadcast_to(rows[:, None], keep.shape)[keep], slot[keep]] = cand[keep]
-            filled[rows] += keep.sum(axis=1)
-            pending = pending[filled[rows] < group]
-            done_blocks += per_round
+            out[xp.broadcast_to(pending[:, None], keep.shape)[keep], slot[keep]] = cand[keep]
+            filled[pending] += keep.sum(axis=1)
+            pending = pending[filled[pending] < group]
+            block += 1
         return out.reshape(-1)[:n].astype(np_dtype).reshape(tuple(shape))
 
     def uniform_int(self, shape, minval, maxval, dtype=dtypes.int32):

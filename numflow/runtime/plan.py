@@ -47,6 +47,7 @@ class Plan:
     """Compiled steps for one (fetches, targets, feeds) signature on one RunState."""
 
     __slots__ = ("steps", "ops", "feed_slots", "fetch_slots", "n_slots")
+    # steps: (kernel partial, input slots, output slot(s), Operation for error messages)
 
     def __init__(self, fetch_tensors, target_ops, feed_tensors, state):
         fed_ids = {id(t) for t in feed_tensors}
@@ -61,19 +62,20 @@ class Plan:
 
         self.feed_slots = [slot(t) for t in feed_tensors]
         steps = []
+        compiled = {}
         for op in self.ops:
-            opdef = registry.lookup(op.type)
-            attrs = op.attrs
-            if opdef.stateful:
-                fn = functools.partial(opdef.kernel, np, ctx=state, **attrs)
-            else:
-                fn = functools.partial(opdef.kernel, np, **attrs)
-            ins = tuple(slot(t) for t in op.inputs)
-            # A fed output keeps its fed value: the op writes it to a scratch slot instead.
-            outs = tuple(slot(t) if id(t) not in fed_ids else -1 for t in op.outputs)
-            if len(op.outputs) == 1 and opdef.num_outputs == 1:
-                outs = outs[0]
-            steps.append((fn, ins, outs))
+            step = compiled[id(op)] = _compile(op, state, slot, fed_ids)
+            if op.type in _REF_OPS:
+                continue   # read at each consumer instead (below)
+            # TF1 variables are references: a consumer sees the value at the time it runs,
+            # so re-read each variable input right before its consumer.
+            for t in op.inputs:
+                if t.op.type in _REF_OPS and id(t) not in fed_ids:
+                    steps.append(compiled[id(t.op)])
+            steps.append(step)
+        for t in fetch_tensors:
+            if t.op.type in _REF_OPS and id(t) not in fed_ids:
+                steps.append(compiled[id(t.op)])
         self.fetch_slots = [slot(t) for t in fetch_tensors]
         self.n_slots = len(slots) + 1   # the last slot is the scratch slot (-1)
         self.steps = steps
@@ -83,9 +85,9 @@ class Plan:
         vals = [None] * self.n_slots
         for s, v in zip(self.feed_slots, feed_values):
             vals[s] = v
-        i = 0
+        op = None
         try:
-            for i, (fn, ins, outs) in enumerate(self.steps):
+            for fn, ins, outs, op in self.steps:
                 res = fn(*[vals[j] for j in ins])
                 if type(outs) is int:
                     vals[outs] = res
@@ -93,8 +95,26 @@ class Plan:
                     for s, r in zip(outs, res):
                         vals[s] = r
         except Exception as e:   # noqa: BLE001 - re-raised as TF's error naming the op
-            raise _op_error(self.ops[i], e) from e
+            raise _op_error(op, e) from e
         return [vals[s] for s in self.fetch_slots]
+
+
+_REF_OPS = ("VariableV2",)
+
+
+def _compile(op, state, slot, fed_ids):
+    opdef = registry.lookup(op.type)
+    attrs = op.attrs
+    if opdef.stateful:
+        fn = functools.partial(opdef.kernel, np, ctx=state, **attrs)
+    else:
+        fn = functools.partial(opdef.kernel, np, **attrs)
+    ins = tuple(slot(t) for t in op.inputs)
+    # A fed output keeps its fed value: the op writes it to a scratch slot instead.
+    outs = tuple(slot(t) if id(t) not in fed_ids else -1 for t in op.outputs)
+    if len(op.outputs) == 1 and opdef.num_outputs == 1:
+        outs = outs[0]
+    return (fn, ins, outs, op)
 
 
 def _op_error(op, e):
