@@ -51,6 +51,9 @@ class Variable:
 
     # ---- construction -------------------------------------------------------------------
     def _init_eager(self, initial_value, name, shape, validate_shape):
+        from numflow.graph.tensor import Tensor
+        if isinstance(initial_value, Tensor) and not isinstance(initial_value, EagerTensor):
+            initial_value = _lift(initial_value)
         with context.init_scope():
             if callable(initial_value):
                 initial_value = initial_value()
@@ -213,6 +216,13 @@ class Variable:
 
     def __len__(self):
         return self._shape[0]
+
+
+def _lift(tensor):
+    """Evaluates a traced initial value (it must not depend on the function's inputs)."""
+    from numflow.runtime.plan import Plan
+    value = Plan([tensor], [], [], EAGER_STATE).run([])[0]
+    return EagerTensor(value)
 
 
 @export(v1=["global_variables", "all_variables", "variables"])

@@ -23,8 +23,8 @@ match TF bit for bit. TF's float32 Box-Muller (also used for float16) calls glib
 NumPy has no equivalent, so here they are evaluated in float64 and rounded once. About
 2% of float32 normal and truncated-normal values then differ from TF's by an ulp or two
 (the rest are identical; float16 rounding hides nearly all of it). Likewise NumPy's
-float64 ``log`` differs from glibc's in the last bit for about 0.4% of arguments, so
-about 0.5% of float64 normal values differ by an ulp. A candidate within an ulp of the
+float64 ``log`` differs from glibc's in the last bit for a few arguments in a thousand,
+and so do as many float64 normal values. A candidate within an ulp of the
 truncation bound 2 could in principle be kept by one and dropped by the other, which
 would shift the rest of that group of four (two for float64) outputs.
 """
@@ -112,7 +112,7 @@ def _box_muller_float(xp, w):
     """Float32 Box-Muller on word pairs: ``[..., 4]`` words -> ``[..., 4]`` normals."""
     u1 = xp.maximum(_uint_to_unit_float(xp, w[..., 0::2], xp.float32), xp.float32(_EPSILON))
     # TF rounds 2*pi*u (computed in double) to float, then takes float sine and cosine.
-    v1 = (2 * numpy.pi * _uint_to_unit_float(xp, w[..., 1::2], xp.float32).astype(xp.float64))
+    v1 = (2 * xp.pi * _uint_to_unit_float(xp, w[..., 1::2], xp.float32).astype(xp.float64))
     v1 = v1.astype(xp.float32).astype(xp.float64)
     # TF calls float logf and sincosf; float64 rounded once stands in for them.
     u2 = xp.sqrt(xp.float32(-2) * xp.log(u1.astype(xp.float64)).astype(xp.float32))
@@ -125,14 +125,14 @@ def _box_muller_float(xp, w):
 def _box_muller_double(xp, w):
     """Float64 Box-Muller: ``[..., 4]`` words -> ``[..., 2]`` normals."""
     u1 = xp.maximum(_uint64_to_unit_double(xp, w[..., 0], w[..., 1]), _EPSILON)
-    v1 = 2 * numpy.pi * _uint64_to_unit_double(xp, w[..., 2], w[..., 3])
+    v1 = 2 * xp.pi * _uint64_to_unit_double(xp, w[..., 2], w[..., 3])
     u2 = xp.sqrt(-2.0 * xp.log(u1))
     return xp.stack([xp.sin(v1) * u2, xp.cos(v1) * u2], axis=-1)
 
 
-def _float_type(dtype, what):
-    np_dtype = numpy.dtype(dtypes.as_dtype(dtype).as_numpy_dtype)
-    if np_dtype not in (numpy.float16, numpy.float32, numpy.float64):
+def _float_type(xp, dtype, what):
+    np_dtype = xp.dtype(dtypes.as_dtype(dtype).as_numpy_dtype)
+    if np_dtype not in (xp.float16, xp.float32, xp.float64):
         raise errors.InvalidArgumentError(
             None, None, f"{what} does not support dtype {np_dtype.name}; "
             "expected float16, float32 or float64")
@@ -189,10 +189,10 @@ class PhiloxStream:
         Returns:
           An array of ``shape`` and ``dtype``.
         """
-        xp, np_dtype = self._xp, _float_type(dtype, "RandomUniform")
+        xp, np_dtype = self._xp, _float_type(self._xp, dtype, "RandomUniform")
         n = _size(shape)
         start = self._reserve(n)
-        if np_dtype == numpy.float64:
+        if np_dtype == xp.float64:
             w = self._blocks(start, -(-n // 2)).reshape(-1, 2)
             values = _uint64_to_unit_double(xp, w[:, 0], w[:, 1])
         else:
@@ -211,10 +211,10 @@ class PhiloxStream:
           An array of ``shape`` and ``dtype``. See the module docstring for the
           float32/float16 last-ulp caveat.
         """
-        xp, np_dtype = self._xp, _float_type(dtype, "RandomStandardNormal")
+        xp, np_dtype = self._xp, _float_type(self._xp, dtype, "RandomStandardNormal")
         n = _size(shape)
         start = self._reserve(n)
-        if np_dtype == numpy.float64:
+        if np_dtype == xp.float64:
             values = _box_muller_double(xp, self._blocks(start, -(-n // 2)))
         else:
             values = _box_muller_float(xp, self._blocks(start, -(-n // 4)))
@@ -230,10 +230,10 @@ class PhiloxStream:
         Returns:
           An array of ``shape`` and ``dtype``.
         """
-        xp, np_dtype = self._xp, _float_type(dtype, "TruncatedNormal")
+        xp, np_dtype = self._xp, _float_type(self._xp, dtype, "TruncatedNormal")
         n = _size(shape)
         start = self._reserve(n)
-        double = np_dtype == numpy.float64
+        double = np_dtype == xp.float64
         group = 2 if double else 4                       # outputs per group
         stride = group * _RESERVED_PER_OUTPUT // 4       # Philox blocks between groups
         groups = -(-n // group)
@@ -275,8 +275,8 @@ class PhiloxStream:
             another dtype.
         """
         xp = self._xp
-        np_dtype = numpy.dtype(dtypes.as_dtype(dtype).as_numpy_dtype)
-        if np_dtype not in (numpy.int32, numpy.int64):
+        np_dtype = xp.dtype(dtypes.as_dtype(dtype).as_numpy_dtype)
+        if np_dtype not in (xp.int32, xp.int64):
             raise errors.InvalidArgumentError(
                 None, None, f"RandomUniformInt does not support dtype {np_dtype.name}")
         n = _size(shape)
@@ -284,7 +284,7 @@ class PhiloxStream:
             raise errors.InvalidArgumentError(
                 None, None, f"Need minval < maxval: {minval} >= {maxval}")
         start = self._reserve(n)
-        if np_dtype == numpy.int64:
+        if np_dtype == xp.int64:
             w = self._blocks(start, -(-n // 2)).reshape(-1, 2).astype(xp.uint64)
             bits = w[:, 0] | (w[:, 1] << 32)
             span, low = xp.uint64((maxval - minval) & _MASK64), xp.uint64(minval & _MASK64)
