@@ -1,7 +1,7 @@
 """``tf.train.Example`` and its parts, plus array-level parsing of serialized Examples.
 
-The message classes serialize byte-for-byte as TensorFlow's protobufs do (maps in
-sorted key order, which is protobuf's deterministic order). ``parse_examples`` is
+The message classes serialize byte-for-byte as TensorFlow's protobufs do from Python
+(maps in protobuf-Python's deterministic key order). ``parse_examples`` is
 the NumPy core of ``tf.io.parse_example``: FixedLen features become dense arrays
 (batch first), VarLen features the ``(indices, values, dense_shape)`` triple that
 the caller wraps in a SparseTensor.
@@ -145,9 +145,12 @@ def _parse_one(values, index, key, kind, spec, default, shape):
             None, None, f"Name: <unknown>, Key: {key}, Index: {index}.  Data types don't "
             f"match. Data type: {got_kind} but expected type: {kind}")
     if got.size != int(np.prod(shape)):
+        where = f"Name: <unknown>, Key: {key}, Index: {index}.  "
+        if kind == "string":
+            raise errors.InvalidArgumentError(None, None, where + "Can't parse serialized Example.")
         raise errors.InvalidArgumentError(
-            None, None, f"Name: <unknown>, Key: {key}, Index: {index}.  Number of {kind} values "
-            f"!= expected.  Values size: {got.size} but output shape: {list(shape)}")
+            None, None, where + f"Number of {kind} values != expected.  Values size: "
+            f"{got.size} but output shape: {list(shape)}")
     return got.reshape(shape)
 
 

@@ -11,7 +11,7 @@ containers that type-check like protobuf's, ``SerializeToString``, ``FromString`
 
 Supported field kinds: repeated ``float``, ``int64`` and ``bytes`` scalars,
 singular messages, and ``map<string, message>``. Maps are serialized in sorted key
-order (protobuf's deterministic order). Unknown fields are dropped when parsing.
+order, as protobuf-Python's deterministic order (``map_key_order``). Unknown fields are dropped when parsing.
 """
 import operator
 
@@ -40,9 +40,9 @@ def _to_float(v):
 
 
 def _floats(values):
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        return values.astype(np.float32).ravel().tolist()
     with np.errstate(over="ignore"):
+        if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+            return values.astype(np.float32).ravel().tolist()
         return np.array([_to_float(v) for v in values], np.float64).astype(np.float32).tolist()
 
 
@@ -209,6 +209,12 @@ class MessageMap:
 
     def __repr__(self):
         return repr(self._items)
+
+
+def map_key_order(key):
+    """Sort key for map entries: protobuf-Python (upb) deterministic order, which is
+    bytewise except that a key sorts after every longer key it is a prefix of."""
+    return list(key.encode("utf-8")) + [256]
 
 
 # ---- text format ---------------------------------------------------------------------
@@ -380,7 +386,7 @@ class Message:
                 if f.name in self._has:
                     out.append(proto.message_field(f.number, value.SerializeToString()))
             else:
-                for key in sorted(value._items):
+                for key in sorted(value._items, key=map_key_order):
                     entry = (proto.bytes_field(1, key, always=True)
                              + proto.message_field(2, value._items[key].SerializeToString()))
                     out.append(proto.message_field(f.number, entry))
@@ -470,7 +476,7 @@ class Message:
             elif f.kind == "message":
                 lines += [f"{pad}{f.name} {{"] + value._text_lines(indent + 1) + [f"{pad}}}"]
             else:
-                for key in sorted(value._items):
+                for key in sorted(value._items, key=map_key_order):
                     lines += [f"{pad}{f.name} {{", f'{pad}  key: "{_escape(key.encode(), True)}"',
                               f"{pad}  value {{"] + value._items[key]._text_lines(indent + 2)
                     lines += [f"{pad}  }}", f"{pad}}}"]

@@ -11,6 +11,7 @@ from numflow.io import example as ex_mod
 from numflow.io.example import (BytesList, DecodeError, Example, Feature, Features,
                                 FixedLenFeature, FloatList, Int64List, VarLenFeature,
                                 parse_examples)
+from numflow.io.proto import Fields
 from numflow.io.tfrecord import tf_record_iterator
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "io")
@@ -90,8 +91,10 @@ def test_protobuf_style_mutation_and_presence():
     copy = Example()
     copy.CopyFrom(e)
     assert copy == e and copy is not e
-    copy.MergeFrom(e)
-    assert copy.features.feature["v"].int64_list.value == [1, 2, 1, 2]
+    copy.MergeFrom(e)  # map entries are replaced, repeated fields appended
+    assert copy.features.feature["v"].int64_list.value == [1, 2]
+    f.MergeFrom(f)
+    assert f.int64_list.value == [1, 2, 1, 2]
     e.ClearField("features")
     assert e == Example()
 
@@ -129,6 +132,13 @@ def test_dict_construction_and_text_format():
         '  feature {\n    key: "x"\n    value {\n      float_list {\n        value: 1\n'
         '        value: 0.5\n        value: 0.333333343\n      }\n    }\n  }\n}\n')
     assert str(Example(features=Features())) == "features {\n}\n"
+
+
+def test_map_order_follows_protobuf_python():
+    keys = ["b", "ba", "", "aa", "a"]
+    message = Features(feature={k: Feature() for k in keys})
+    order = [entry.string(1) for entry in Fields(message.SerializeToString()).messages(1)]
+    assert order == ["aa", "a", "ba", "b", ""]
 
 
 def test_malformed_bytes_raise_decode_error():
