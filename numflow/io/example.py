@@ -35,7 +35,8 @@ class Int64List(Message):
 
 
 class Feature(Message):
-    """``tf.train.Feature``: one of ``bytes_list``, ``float_list``, ``int64_list`` (oneof ``kind``)."""
+    """``tf.train.Feature``: one of ``bytes_list``, ``float_list``, ``int64_list``
+    (the oneof ``kind``)."""
     TYPE_NAME = "tensorflow.Feature"
     FIELDS = (Field("bytes_list", 1, "message", BytesList),
               Field("float_list", 2, "message", FloatList),

@@ -39,7 +39,7 @@ def conv_output_size_and_padding(in_size, k, stride, dilation, padding):
     ``ke = (k - 1) * dilation + 1``, ``"VALID"`` gives ``ceil((in - ke + 1) / stride)``
     outputs and no padding; ``"SAME"`` gives ``ceil(in / stride)`` outputs and pads
     ``max((out - 1) * stride + ke - in, 0)`` in total, the smaller half before; an
-    explicit ``(before, after)`` pair gives ``(in + before + after - ke) // stride + 1``.
+    explicit ``(before, after)`` pair pads as given, then counts as ``"VALID"``.
 
     Args:
       in_size: input length along the dimension.
@@ -97,13 +97,13 @@ def _geometry(in_hw, k_hw, strides, padding, dilations):
             for a in range(2)]
 
 
-def _pad(xp, x, geom, value=0):
-    """``x`` (NHWC) with the geometry's padding on H and W filled with ``value``."""
+def _pad(xp, x, geom):
+    """``x`` (NHWC) with the geometry's zero padding on H and W."""
     (_, top, bottom), (_, left, right) = geom
     if not (top or bottom or left or right):
         return x
     n, h, w, c = x.shape
-    out = xp.full((n, h + top + bottom, w + left + right, c), value, dtype=x.dtype)
+    out = xp.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
     out[:, top:top + h, left:left + w] = x
     return out
 
@@ -140,11 +140,15 @@ def _im2col(xp, x, k_hw, geom, strides, dilations):
     return cols.reshape(n * geom[0][0] * geom[1][0], k_hw[0] * k_hw[1] * c)
 
 
-def _check(x_shape, w_shape, what):
+def _check_ranks(x_shape, w_shape, what):
     if len(x_shape) != 4 or len(w_shape) != 4:
         raise errors.InvalidArgumentError(
             None, None, f"{what}: input and filter must be 4-D, got shapes "
             f"{tuple(x_shape)} and {tuple(w_shape)}")
+
+
+def _check(x_shape, w_shape, what):
+    _check_ranks(x_shape, w_shape, what)
     if w_shape[2] == 0 or x_shape[3] % w_shape[2]:
         raise errors.InvalidArgumentError(
             None, None, f"{what}: input depth must be evenly divisible by filter depth: "
@@ -153,6 +157,14 @@ def _check(x_shape, w_shape, what):
         raise errors.UnimplementedError(
             None, None, f"{what}: grouped convolution (input depth {x_shape[3]}, filter "
             f"depth {w_shape[2]}) is not supported")
+
+
+def _check_depthwise(x_shape, w_shape, what):
+    _check_ranks(x_shape, w_shape, what)
+    if x_shape[3] != w_shape[2]:
+        raise errors.InvalidArgumentError(
+            None, None, f"{what}: input and filter must have the same depth: "
+            f"{x_shape[3]} vs {w_shape[2]}")
 
 
 def _check_dy(dy_shape, expected, what):
@@ -269,7 +281,7 @@ def depthwise_conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1))
     Returns:
       ``[N, out_h, out_w, C*M]`` in the input's dtype.
     """
-    _check(x.shape, w.shape, "DepthwiseConv2dNative")
+    _check_depthwise(x.shape, w.shape, "DepthwiseConv2dNative")
     k_hw = w.shape[:2]
     geom = _geometry(x.shape[1:3], k_hw, strides, padding, dilations)
     win = _windows(xp, _pad(xp, x, geom), k_hw, geom, strides, dilations)
@@ -293,7 +305,7 @@ def depthwise_conv2d_backprop_input(xp, w, dy, input_shape, strides=(1, 1), padd
       ``[N, H, W, C]`` in ``dy``'s dtype.
     """
     n, h, wd, c = (int(d) for d in input_shape)
-    _check(input_shape, w.shape, "DepthwiseConv2dNativeBackpropInput")
+    _check_depthwise(input_shape, w.shape, "DepthwiseConv2dNativeBackpropInput")
     kh, kw, _, m = w.shape
     geom = _geometry((h, wd), (kh, kw), strides, padding, dilations)
     (oh, top, bottom), (ow, left, right) = geom
@@ -323,7 +335,7 @@ def depthwise_conv2d_backprop_filter(xp, x, dy, filter_shape, strides=(1, 1), pa
       ``[kh, kw, C, M]`` in ``x``'s dtype.
     """
     kh, kw, c, m = (int(d) for d in filter_shape)
-    _check(x.shape, filter_shape, "DepthwiseConv2dNativeBackpropFilter")
+    _check_depthwise(x.shape, filter_shape, "DepthwiseConv2dNativeBackpropFilter")
     geom = _geometry(x.shape[1:3], (kh, kw), strides, padding, dilations)
     (oh, _, _), (ow, _, _) = geom
     _check_dy(dy.shape, (x.shape[0], oh, ow, c * m), "DepthwiseConv2dNativeBackpropFilter")

@@ -129,6 +129,10 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        if not feed_dict and type(fetches) is Tensor:   # the common fast path
+            plan = self._plans.get(id(fetches))
+            if plan is not None:
+                return _to_tf_value(plan.run(())[0])
         handler = _FetchHandler(self._graph, fetches)
         feed_tensors, feed_values = self._feeds(feed_dict)
         key = (tuple(id(t) for t in handler.tensors), tuple(id(o) for o in handler.targets),
@@ -138,6 +142,8 @@ class Session:
             with self._lock:
                 plan = Plan(handler.tensors, handler.targets, feed_tensors, self._state)
                 self._plans[key] = plan
+                if not feed_tensors and type(fetches) is Tensor:
+                    self._plans[id(fetches)] = plan
                 self._log_placement(plan)
         return handler.build(plan.run(feed_values))
 

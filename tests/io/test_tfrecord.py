@@ -122,7 +122,8 @@ def test_error_names_the_offset(tmp_path):
         f.write(damaged)
     it = tf_record_iterator(path)
     assert next(it) == b"first"
-    with pytest.raises(errors.DataLossError, match=f"corrupted record at {len(encode_record(b'first'))}"):
+    offset = len(encode_record(b"first"))
+    with pytest.raises(errors.DataLossError, match=f"corrupted record at {offset}"):
         next(it)
 
 

@@ -166,6 +166,8 @@ def test_channel_mismatch_and_bad_dy_raise():
         conv.conv2d(np, x, w[:, :, :2], (1, 1), "SAME", (1, 1))
     with pytest.raises(errors.UnimplementedError, match="grouped"):
         conv.conv2d(np, x, w[:, :, :1], (1, 1), "SAME", (1, 1))
+    with pytest.raises(errors.InvalidArgumentError, match="same depth"):
+        conv.depthwise_conv2d(np, x, w[:, :, :1], (1, 1), "SAME", (1, 1))
     with pytest.raises(errors.InvalidArgumentError, match="out_backprop"):
         conv.conv2d_backprop_input(np, w, np.zeros((2, 4, 5, 4), np.float32), x.shape,
                                    (1, 1), "SAME", (1, 1))

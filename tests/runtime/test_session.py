@@ -110,7 +110,7 @@ def test_plan_is_cached_per_signature(graph_mode):
         sess.run(b, {a: 2.0})
         assert len(sess._plans) == 1
         sess.run([b, a], {a: 2.0})
-        assert len(sess._plans) == 2
+        assert len(sess._plans) == 2   # (b) and ([b, a]) with the same feed
 
 
 def test_runtime_error_names_op_and_line(graph_mode):
