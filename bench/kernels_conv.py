@@ -8,7 +8,7 @@ step (median) and a per-kernel breakdown. If ``torch`` can be imported, the same
 is never a dependency of numflow. Run from the repository root with any Python that has
 NumPy (and, for the comparison, torch):
 
-    python bench/kernels_conv.py [--steps 20]
+    python bench/kernels_conv.py [--steps 20]      (or python -m bench.kernels_conv)
     /work/venv-torch/bin/python bench/kernels_conv.py
 """
 import argparse
@@ -37,26 +37,31 @@ def make_inputs(seed=0):
 
 
 class Timer:
-    """Records the wall time of every call, per label."""
+    """Adds up the wall time of each label's calls within one step."""
 
     def __init__(self):
-        self.calls = {}
+        self.steps = []
+
+    def new_step(self):
+        self.steps.append({})
 
     def __call__(self, label, fn, *args):
         start = time.perf_counter()
         out = fn(*args)
-        self.calls.setdefault(label, []).append(time.perf_counter() - start)
+        step = self.steps[-1]
+        step[label] = step.get(label, 0.0) + time.perf_counter() - start
         return out
 
-    def per_step_ms(self, steps):
-        """Median time of one call times calls per step, per label, largest first."""
-        rows = [(label, 1e3 * float(np.median(t)) * len(t) / steps)
-                for label, t in self.calls.items()]
+    def median_ms(self):
+        """``[(label, median ms per step)]``, largest first."""
+        rows = [(label, 1e3 * float(np.median([s[label] for s in self.steps])))
+                for label in self.steps[0]]
         return sorted(rows, key=lambda row: -row[1])
 
 
 def numflow_step(x, w1, b1, w2, b2, dy, t):
     """One forward + backward pass; returns the gradients."""
+    t.new_step()
     c1 = t("conv2d", conv.conv2d, np, x, w1, ONE, SAME, ONE)
     r1 = t("bias+relu", lambda: np.maximum(c1 + b1, 0))
     p1 = t("max_pool", pool.max_pool, np, r1, TWO, TWO, SAME)
@@ -108,11 +113,11 @@ def run_torch(torch, arrays, steps, want):
     params = [oihw(w1).requires_grad_(), torch.from_numpy(b1).requires_grad_(),
               oihw(w2).requires_grad_(), torch.from_numpy(b2).requires_grad_()]
     got = torch_step(torch, tx, params[0], params[1], params[2], params[3], tdy)
-    err = max(float(np.abs(g.numpy().transpose(2, 3, 1, 0) - w).max()) if w.ndim == 4
-              else float(np.abs(g.numpy() - w).max()) for g, w in zip(got, want))
+    got = [g.numpy().transpose(2, 3, 1, 0) if g.ndim == 4 else g.numpy() for g in got]
+    err = max(float(np.abs(g - w).max() / np.abs(w).max()) for g, w in zip(got, want))
     ms = time_steps(lambda: torch_step(torch, tx, *params, tdy), steps)
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads): {ms:8.2f} ms/step"
-          f"   (max |grad difference| vs numflow: {err:.2e})")
+          f"   (gradients agree with numflow's to {err:.1e} of their largest value)")
 
 
 def main():
@@ -126,7 +131,7 @@ def main():
     print(f"seed CNN conv/pool layers, batch {BATCH}, float32, forward + backward, "
           f"{os.cpu_count()} CPUs")
     print(f"numflow kernels (NumPy {np.__version__}): {ms:8.2f} ms/step")
-    for label, per_step in timer.per_step_ms(steps + 2):
+    for label, per_step in timer.median_ms():
         print(f"    {label:24s} {per_step:7.2f} ms")
     try:
         import torch

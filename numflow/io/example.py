@@ -102,7 +102,7 @@ def _feature_values(feature_bytes):
 
 
 def _example_features(serialized, wanted):
-    """{key: serialized Feature} for the keys in ``wanted`` (the last entry wins)."""
+    """{key: (type name, values)} for the keys in ``wanted`` (the last map entry wins)."""
     found = {}
     try:
         example = proto.Fields(serialized)
@@ -111,11 +111,11 @@ def _example_features(serialized, wanted):
                 key = entry.string(1)
                 if key in wanted:
                     found[key] = entry.bytes(2)
+        return {key: _feature_values(value) for key, value in found.items()}
     except DecodeError:
         raise errors.InvalidArgumentError(
             None, None, f"Could not parse example input, value: '{bytes(serialized)!r}'") \
             from None
-    return found
 
 
 def _dense_default(key, spec, kind, shape):
@@ -185,10 +185,7 @@ def parse_examples(serialized, features):
             specs[key] = (spec, kind, None, None)
         else:
             raise NotImplementedError(f"Parsing {type(spec).__name__} features.")
-    parsed = []
-    for s in batch:
-        found = _example_features(s, specs)
-        parsed.append({k: _feature_values(v) for k, v in found.items()})
+    parsed = [_example_features(s, specs) for s in batch]
     out = {}
     for key, (spec, kind, shape, default) in specs.items():
         per_example = [p.get(key, (None, None)) for p in parsed]

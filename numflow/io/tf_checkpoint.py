@@ -154,7 +154,8 @@ def write_checkpoint(prefix, tensors):
             entries.append((key, _entry_proto(dtype.as_datatype_enum, arr.shape, offset,
                                               len(data), mask_crc32c(crc))))
             offset += len(data)
-    table = sstable.build_table([(_HEADER_KEY, _header_proto())] + entries)
+        # built before the data file is committed, so a bad name fails with nothing replaced
+        table = sstable.build_table([(_HEADER_KEY, _header_proto())] + entries)
     atomic_write_bytes(index_filename(prefix), table)
 
 

@@ -19,14 +19,15 @@ is 14x14x32 -> 5x5x64, SAME):
     backprop input, 28x28x1:    tap GEMMs 1.9 | col2im 1.7 | transposed conv 13.0
     backprop filter, 14x14x32:  im2col^T @ dy 8.8 | tap GEMMs 13.9 | tensordot 12.8
 
-Tap and row-strip forwards win by up to 20% where channels are many but lose by 3-30x
+Tap and row-strip forwards win by up to 20% where channels are many but lose by 2-30x
 where they are few, and on 3x3/64-channel layers they trade places from run to run, so
 the forward and filter gradient keep the single GEMM. Depthwise variants (32x56x56x64,
 3x3, multiplier 1 / 50x28x28x8, 5x5, multiplier 2): forward einsum on the window view
 20 / 28 ms against per-tap broadcasting 47 / 47 and a per-channel batched GEMM 172 / 8;
 filter gradient einsum 11 / 23 against batched GEMM 121 / 7; input gradient per-tap
 einsum + scatter 29 / 30 against one einsum over the padded ``dy`` 22 / 59. The einsum
-forms are never far from the best, so they are kept.
+forms are best or within 1.3x of it at multiplier 1 (the common case) and within 3.5x
+above it, where the batched GEMMs that win there are 6-9x slower at multiplier 1.
 """
 from numflow.framework import errors
 from numflow.kernels.xp import sliding_window_view
@@ -313,9 +314,11 @@ def depthwise_conv2d_backprop_input(xp, w, dy, input_shape, strides=(1, 1), padd
     dx = xp.zeros((n, h + top + bottom, wd + left + right, c), dtype=dy.dtype)
     dy5 = dy.reshape(n, oh, ow, c, m)
     w = w.astype(dy.dtype, copy=False)
+    part = xp.empty((n, oh, ow, c), dtype=dy.dtype)
     for i in range(kh):
         for j in range(kw):
-            dx[_tap(i, j, geom, strides, dilations)] += xp.einsum("nhwcm,cm->nhwc", dy5, w[i, j])
+            xp.einsum("nhwcm,cm->nhwc", dy5, w[i, j], out=part)
+            dx[_tap(i, j, geom, strides, dilations)] += part
     return _unpad(xp, dx, geom, (h, wd))
 
 

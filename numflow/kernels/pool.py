@@ -11,7 +11,8 @@ Measured on 2 CPU cores, float32 (ms, best of 15), 2x2 windows with stride 2:
     max, 50x28x28x32:    tap slices 0.25 | reshape (N,H/2,2,W/2,2,C).max 1.26 |
                          window view .max 1.25
     avg, 50x28x28x32:    tap slices 0.27 | reshape .mean 1.02
-    max grad, same:      tap slices 3.8  | reshape + argmax + put_along_axis 13.4
+    max grad, same:      tap slices 0.9 (with out= buffers; 3.8 with temporaries) |
+                         reshape + argmax + put_along_axis 13.4
     max, 50x14x14x64:    tap slices 0.10 | reshape .max 0.34 | window view .max 0.36
 
 The tap loop is also the fastest where windows tile the input, so there is no separate
@@ -148,12 +149,19 @@ def max_pool_grad(xp, x, y, dy, ksize, strides, padding):
     _check_dy(y.shape, expected, "MaxPoolGrad")
     _check_dy(dy.shape, expected, "MaxPoolGrad")
     dx = xp.zeros(x.shape, dtype=dy.dtype)
-    taken = xp.zeros(expected, dtype=bool)
+    # Preallocated buffers and out= keep the loop free of temporaries (3x faster).
+    taken, hit = xp.zeros(expected, dtype=bool), xp.empty(expected, dtype=bool)
+    overlap = strides[0] < ksize[0] or strides[1] < ksize[1]
+    part = xp.empty(expected, dtype=dy.dtype) if overlap else None
     for o, i in _taps(x.shape, ksize, geom, strides):
-        hit = x[i] == y[o]
-        hit &= ~taken[o]
-        taken[o] |= hit
-        dx[i] += xp.where(hit, dy[o], 0)
+        xp.equal(x[i], y[o], out=hit[o])
+        xp.greater(hit[o], taken[o], out=hit[o])        # a maximum, and the window's first
+        xp.logical_or(taken[o], hit[o], out=taken[o])
+        if overlap:
+            xp.multiply(hit[o], dy[o], out=part[o])
+            dx[i] += part[o]
+        else:                                           # each input is in one window at most
+            xp.multiply(hit[o], dy[o], out=dx[i])
     return dx
 
 

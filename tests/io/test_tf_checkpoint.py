@@ -154,6 +154,9 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
     with pytest.raises(ValueError):
         write_checkpoint(str(tmp_path / "m"), {"": np.ones(1)})
+    with pytest.raises(ValueError):  # the same key twice
+        write_checkpoint(str(tmp_path / "m"), {"a": np.ones(1), b"a": np.ones(1)})
+    assert os.listdir(tmp_path) == []
 
 
 def _corrupt_copies(src_prefix, tmp_path):

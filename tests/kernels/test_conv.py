@@ -40,7 +40,7 @@ def ref_setup(x_shape, k_hw, strides, dilations, padding):
             for a in range(2)]
 
 
-def ref_window(xpad, y, x, kh, kw, strides, dilations):
+def ref_window(y, x, kh, kw, strides, dilations):
     rows = y * strides[0] + dilations[0] * np.arange(kh)
     cols = x * strides[1] + dilations[1] * np.arange(kw)
     return rows[:, None], cols[None, :]
@@ -54,7 +54,7 @@ def ref_conv(x, w, strides, dilations, padding, depthwise=False):
     out = np.zeros((n, oh, ow, w.shape[2] * w.shape[3] if depthwise else w.shape[3]))
     for y in range(oh):
         for xx in range(ow):
-            rr, cc = ref_window(xpad, y, xx, kh, kw, strides, dilations)
+            rr, cc = ref_window(y, xx, kh, kw, strides, dilations)
             patch = xpad[:, rr, cc, :]            # n, kh, kw, c
             if depthwise:
                 out[:, y, xx] = np.einsum("nijc,ijcm->ncm", patch, w).reshape(n, -1)
@@ -71,7 +71,7 @@ def ref_backprops(x, w, dy, strides, dilations, padding, depthwise=False):
     n, kh, kw, c = x.shape[0], w.shape[0], w.shape[1], x.shape[3]
     for y in range(oh):
         for xx in range(ow):
-            rr, cc = ref_window(xpad, y, xx, kh, kw, strides, dilations)
+            rr, cc = ref_window(y, xx, kh, kw, strides, dilations)
             g = dy[:, y, xx]
             if depthwise:
                 g = g.reshape(n, c, -1)

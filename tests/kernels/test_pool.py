@@ -16,6 +16,7 @@ FIXTURES = np.load(os.path.join(os.path.dirname(__file__), "..", "fixtures", "ke
 CASES = [
     (8, 8, (2, 2), (2, 2), "VALID"),
     (8, 8, (2, 2), (2, 2), "SAME"),
+    (8, 7, (2, 2), (3, 3), "SAME"),            # gaps between windows
     (7, 9, (3, 3), (2, 2), "SAME"),
     (7, 9, (3, 2), (2, 3), "VALID"),
     (6, 5, (2, 3), (1, 1), "SAME"),

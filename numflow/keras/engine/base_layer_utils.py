@@ -1,0 +1,116 @@
+"""Helpers shared by Layer and the models: the call context (the training flag that outer
+layers pass down, the stack of layer names that scopes weight names), masks kept beside
+tensors, and call-signature inspection."""
+import inspect
+import threading
+import weakref
+
+import numpy as np
+
+import numflow as tf
+from numflow.framework import nest
+
+
+class _CallContext(threading.local):
+    def __init__(self):
+        self.training = []        # stack of resolved training flags of enclosing calls
+        self.depth = 0            # nesting depth of Layer.__call__
+        self.name_stack = []      # layer names used to scope weight names
+
+
+call_context = _CallContext()
+
+# Masks live beside tensors (tensors have __slots__), keyed weakly by identity.
+_MASKS = weakref.WeakKeyDictionary()
+
+
+def get_mask(x):
+    """The Keras mask attached to ``x`` (None if none)."""
+    m = getattr(x, "_keras_mask", None)
+    if m is not None:
+        return m
+    try:
+        return _MASKS.get(x)
+    except TypeError:
+        return None
+
+
+def set_mask(x, mask):
+    """Attaches ``mask`` to ``x`` (a tensor or KerasTensor)."""
+    if hasattr(type(x), "_keras_mask_slot"):
+        x._keras_mask = mask
+        return
+    try:
+        if mask is None:
+            _MASKS.pop(x, None)
+        else:
+            _MASKS[x] = mask
+    except TypeError:
+        pass
+
+
+class name_scope:
+    """Pushes a layer name; weights created inside are named ``outer/inner/kernel``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        call_context.name_stack.append(self.name)
+        return self
+
+    def __exit__(self, *exc):
+        call_context.name_stack.pop()
+        return False
+
+
+def scoped_name(name):
+    """``name`` prefixed with the current layer-name stack."""
+    stack = call_context.name_stack
+    return "/".join(stack + [name]) if stack else name
+
+
+def call_arg_info(fn):
+    """``(arg_names, accepts_training, accepts_mask, accepts_var_kwargs, training_default)``
+    for a layer's ``call``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return [], False, False, True, None
+    names, var_kw = [], False
+    training_default = None
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.POSITIONAL_ONLY):
+            names.append(p.name)
+            if p.name == "training" and p.default is not p.empty:
+                training_default = p.default
+    return names, "training" in names, "mask" in names, var_kw, training_default
+
+
+def is_tensor_like(x):
+    """Tensors, variables and NumPy arrays (what a layer may be called on)."""
+    return isinstance(x, (tf.Tensor, np.ndarray)) or hasattr(x, "_as_tensor")
+
+
+def convert_inputs(inputs):
+    """Converts NumPy arrays and Python numbers in ``inputs`` to tensors, keeping nesting."""
+    def conv(x):
+        if isinstance(x, np.ndarray):
+            if x.dtype == np.float64:
+                x = x.astype(np.float32)
+            return tf.convert_to_tensor(x)
+        if isinstance(x, (float, int)) and not isinstance(x, bool):
+            return tf.convert_to_tensor(x)
+        return x
+    if not nest.is_nested(inputs):
+        return conv(inputs)
+    return nest.map_structure(conv, inputs)
+
+
+def unnest_if_single(x):
+    """Unwraps a one-element list or tuple."""
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        return x[0]
+    return x
