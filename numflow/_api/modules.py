@@ -11,11 +11,18 @@ CORE_MODULES = (
     "numflow.autodiff.gradients",
     "numflow.eager.function",
     "numflow.runtime.session",
+    "numflow.ops.math_elementwise",
+    "numflow.ops.reductions",
+    "numflow.ops.slicing",
+    "numflow.ops.array_manip",
+    "numflow.ops.array_gather",
+    "numflow.ops.array_create",
+    "numflow.ops.nn_ops",
+    "numflow.ops.conv_ops",
+    "numflow.ops.random_ops",
 )
 # Filled in by the op library, training and data modules as they land.
 OPTIONAL_MODULES = (
-    "numflow.ops.math_elementwise",
-    "numflow.ops.slicing",
 )
 
 
