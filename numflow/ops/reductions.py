@@ -79,14 +79,14 @@ def _prod_grad(op, g):
     rank = x.shape.rank
     if rank is None:
         raise NotImplementedError("gradient of reduce_prod for an input of unknown rank")
-    from numflow.ops import array_manip as am
+    from numflow.ops import array_gather, array_manip as am
     axis = op.get_attr("axis")
     axes = sorted(range(rank)) if axis is None else sorted({a % rank for a in axis})
     others = [i for i in range(rank) if i not in axes]
     perm = axes + others
     s = array_ops.shape(x)
-    reduced_n = reduce_prod(am.gather(s, axes)) if axes else 1
-    other_n = reduce_prod(am.gather(s, others)) if others else 1
+    reduced_n = reduce_prod(array_gather.gather(s, axes)) if axes else 1
+    other_n = reduce_prod(array_gather.gather(s, others)) if others else 1
     xt = am.transpose(x, perm)
     flat = array_ops.reshape(xt, array_ops.stack([reduced_n, other_n]))
     left = cumprod(flat, axis=0, exclusive=True)
@@ -416,11 +416,11 @@ def _top_k_kernel(xp, x, k, sorted):  # noqa: A002 - TF's attribute name
 
 
 def _top_k_grad(op, g_values, g_indices):
-    from numflow.ops import array_manip as am
+    from numflow.ops import array_gather, array_manip as am
     x = op.inputs[0]
     idx = op.outputs[1]
     n = array_ops.shape(x)[-1]
-    hot = am.one_hot(idx, n, dtype=g_values.dtype)          # [..., k, n]
+    hot = array_gather.one_hot(idx, n, dtype=g_values.dtype)          # [..., k, n]
     return [reduce_sum(multiply(hot, am.expand_dims(g_values, -1)), axis=-2)]
 
 
