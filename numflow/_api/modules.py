@@ -17,12 +17,22 @@ CORE_MODULES = (
     "numflow.ops.array_manip",
     "numflow.ops.array_gather",
     "numflow.ops.array_create",
+    "numflow.ops.linalg_ops",
     "numflow.ops.nn_ops",
     "numflow.ops.conv_ops",
     "numflow.ops.random_ops",
+    "numflow.train.init_ops",
+    "numflow.train.variable_scope",
+    "numflow.train.optimizer",
+    "numflow.train.optimizers",
+    "numflow.train.training_util",
+    "numflow.train.checkpoint_management",
+    "numflow.train.saver",
+    "numflow.train.meta_graph",
 )
 # Filled in by the op library, training and data modules as they land.
 OPTIONAL_MODULES = (
+    "numflow.data.io_api",
 )
 
 

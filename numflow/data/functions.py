@@ -74,10 +74,17 @@ def _flat_outputs(spec, value):
 
 
 def placeholders_for(spec):
-    """User-facing symbolic arguments for ``spec`` in the current (tracing) graph."""
+    """User-facing symbolic arguments for ``spec`` in the current (tracing) graph; a
+    DatasetSpec becomes an empty dataset of that element_spec."""
+    from numflow.data.batching import ListDataset
     from numflow.ops.array_ops import placeholder
-    comps = [placeholder(s.dtype, s.shape) for s in structure.component_specs(spec)]
-    return structure.from_components(spec, comps, lambda i, v: v)
+
+    def leaf(s):
+        if isinstance(s, structure.DatasetSpec):
+            return ListDataset([], s.element_spec)
+        comps = [placeholder(c.dtype, c.shape) for c in structure.component_specs(s)]
+        return structure.from_components(s, comps, lambda i, v: v)
+    return structure.map_leaves(leaf, spec)
 
 
 class StructuredFunction:
@@ -134,9 +141,6 @@ class StructuredFunction:
     def output_spec(self):
         """The element_spec of the outputs (from the trace, else from a first element)."""
         return self._spec
-
-    def set_eager_spec(self, spec):
-        self._spec = spec
 
     def __call__(self, element):
         if self._cf is not None:

@@ -44,12 +44,14 @@ class IndexPlan:
 
 
 def chunk_len(c):
+    """The number of rows of a chunk."""
     if type(c) is slice:
         return c.stop - c.start
     return len(c)
 
 
 def as_array(c):
+    """The chunk as an int64 array of row indices."""
     if type(c) is slice:
         return np.arange(c.start, c.stop, dtype=np.int64)
     return c
@@ -58,7 +60,8 @@ def as_array(c):
 def split(c, k):
     """The first ``k`` rows of chunk ``c`` and the rest."""
     if type(c) is slice:
-        return slice(c.start, c.start + k), slice(c.start + k, c.stop)
+        mid = min(c.start + k, c.stop)
+        return slice(c.start, mid), slice(mid, c.stop)
     return c[:k], c[k:]
 
 
@@ -85,6 +88,7 @@ def gather_views(arrays, chunk):
 # ---- stream transformations ----------------------------------------------------------
 
 def take(chunks, count):
+    """The first ``count`` rows of a stream."""
     def run():
         left = count
         if left == 0:
@@ -100,6 +104,7 @@ def take(chunks, count):
 
 
 def skip(chunks, count):
+    """A stream without its first ``count`` rows."""
     def run():
         left = count
         for c in chunks():
@@ -115,6 +120,7 @@ def skip(chunks, count):
 
 
 def shard(chunks, num_shards, index):
+    """Every ``num_shards``-th row of a stream, from position ``index``."""
     def run():
         pos = 0
         for c in chunks():
@@ -127,6 +133,7 @@ def shard(chunks, num_shards, index):
 
 
 def repeat(chunks, count):
+    """``count`` passes of a stream (forever when negative; stops if a pass is empty)."""
     def run():
         epoch = 0
         while count < 0 or epoch < count:
@@ -156,22 +163,35 @@ class ShuffleBuffer:
         self.size = size
         self.rng = rng
         self.items = []
+        self._slots = []     # pre-drawn slot numbers, so one draw costs no NumPy call
+        self._pos = 0
 
     def push(self, values):
-        """Adds a list of items; returns the list of items drawn in exchange."""
+        """Adds a list of items; returns the list of items drawn in exchange.
+
+        The draws do not depend on how the input is split into calls, so the element
+        path and the index path give the same order for the same seed.
+        """
         items, size = self.items, self.size
         room = size - len(items)
         if room > 0:
+            if room >= len(values):
+                items.extend(values)
+                return []
             items.extend(values[:room])
             values = values[room:]
-            if not values:
-                return []
-        slots = (self.rng.random(len(values)) * size).astype(np.int64).tolist()
         out = []
         append = out.append
-        for j, v in zip(slots, values):
+        slots, pos = self._slots, self._pos
+        for v in values:
+            if pos == len(slots):
+                slots = self._slots = (self.rng.random(4096) * size).astype(np.int64).tolist()
+                pos = 0
+            j = slots[pos]
+            pos += 1
             append(items[j])
             items[j] = v
+        self._pos = pos
         return out
 
     def drain(self):

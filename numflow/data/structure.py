@@ -12,6 +12,7 @@ import contextlib
 
 import numpy as np
 
+from numflow._api.export import export_value
 from numflow.data.sparse import SparseTensor
 from numflow.eager.function import TensorSpec
 from numflow.eager.tensor import EagerTensor, dtype_of_array
@@ -66,6 +67,9 @@ class SparseTensorSpec:
             if self.shape.rank is not None else f"SparseTensorSpec(None, {self.dtype!r})"
 
 
+export_value(SparseTensorSpec, "SparseTensorSpec", v1=["SparseTensorSpec"])
+
+
 class DatasetSpec:
     """The type of a Dataset element (``tf.data.DatasetSpec``), as ``window`` produces."""
 
@@ -84,6 +88,7 @@ class DatasetSpec:
 
 
 def is_dataset(x):
+    """True for tf.data Datasets."""
     return getattr(x, "_is_dataset", False)
 
 
@@ -109,7 +114,9 @@ def map_leaves(fn, value):
     return fn(value)
 
 
-def _to_array_leaf(v):
+def leaf_value(v):
+    """The internal leaf (array, sparse, dataset) for one user value; a list becomes one
+    array, as ``tf.convert_to_tensor`` makes it."""
     if type(v) is np.ndarray and v.dtype.kind not in "USO":
         return v
     if isinstance(v, EagerTensor):
@@ -137,7 +144,7 @@ def from_user(value):
     values, SparseTensors, Datasets); a top-level list becomes a tuple, as in TF."""
     if isinstance(value, list):
         value = tuple(value)
-    return map_leaves(_to_array_leaf, value)
+    return map_leaves(leaf_value, value)
 
 
 def _wrap_leaf(x):
@@ -299,6 +306,10 @@ def to_components(spec, element):
 def from_components(spec, values, wrap):
     """Packs flat component values into ``spec``'s structure. ``wrap(i, value)`` turns
     the i-th component into a leaf; sparse leaves are rebuilt from three components."""
+    if isinstance(spec, TensorSpec):
+        return wrap(0, values[0])
+    if type(spec) is tuple and all(type(s) is TensorSpec for s in spec):
+        return tuple(wrap(i, v) for i, v in enumerate(values))
     leaves, i = [], 0
     for s in nest.flatten(spec):
         if isinstance(s, SparseTensorSpec):

@@ -5,6 +5,7 @@ Everything is written with numflow's public ops, so a loss runs eagerly and insi
 ``tf.function`` trace alike; the numbers follow Keras 3 (float32, ``epsilon=1e-7``).
 """
 import inspect
+import re
 
 import numflow as tf
 from numflow.eager.tensor import EagerTensor
@@ -29,14 +30,10 @@ def _float(x, dtype="float32"):
     return tf.cast(x, dtype)
 
 
-def _rank(x):
-    return x.shape.rank
-
-
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     """Squeezes or expands the last axis when the ranks of ``x1`` and ``x2`` differ by one
     and the longer one ends in 1 (Keras's rule for matching labels to predictions)."""
-    r1, r2 = _rank(x1), _rank(x2)
+    r1, r2 = x1.shape.rank, x2.shape.rank
     if r1 is None or r2 is None or r1 == r2:
         return x1, x2
     if r1 == r2 + 1 and x1.shape[-1] == 1:
@@ -52,8 +49,16 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     return x1, x2
 
 
-def _num_elements(x, dtype):
-    return tf.cast(tf.size(x), dtype)
+def divide_no_nan(x, y):
+    """``x / y`` with 0 where ``y == 0`` (``tf.math.divide_no_nan``; composed from public
+    ops where the op library lacks it)."""
+    op = getattr(tf.math, "divide_no_nan", None)
+    if op is not None:
+        return op(x, y)
+    y = convert_to_tensor(y)
+    zero = tf.math.equal(y, 0.0)
+    quotient = x / tf.where(zero, tf.ones_like(y), y)
+    return tf.where(zero, tf.zeros_like(quotient), quotient)
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
@@ -68,7 +73,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
         mask = _float(mask, dtype)
         if reduction in ("sum_over_batch_size", "mean"):
             # valid entries weigh total/valid so that dividing by the total averages over them
-            mask = mask * tf.math.divide_no_nan(_num_elements(mask, dtype), tf.reduce_sum(mask))
+            mask = mask * divide_no_nan(tf.cast(tf.size(mask), dtype), tf.reduce_sum(mask))
         if sample_weight is None:
             sample_weight = mask
         else:
@@ -87,8 +92,8 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = tf.reduce_sum(sample_weight)
     else:
-        divisor = _num_elements(values, dtype)
-    return tf.math.divide_no_nan(loss, divisor)
+        divisor = tf.cast(tf.size(values), dtype)
+    return divide_no_nan(loss, divisor)
 
 
 def standardize_reduction(reduction):
@@ -116,6 +121,7 @@ class Loss:
 
     @property
     def dtype(self):
+        """The dtype the inputs are converted to (``"float32"`` by default)."""
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -157,13 +163,8 @@ def _scope_name(name):
 
 
 def _snake_case(name):
-    out = []
-    for i, c in enumerate(name):
-        if c.isupper() and i and (not name[i - 1].isupper() or
-                                  (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(c.lower())
-    return "".join(out)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 class LossFunctionWrapper(Loss):
@@ -338,17 +339,11 @@ def _logits_of(output, from_logits, op_type):
 
 
 def _check_same_shape(target, output, fn):
-    if target.shape.rank is None or output.shape.rank is None:
-        return
-    if target.shape.rank != output.shape.rank:
-        raise ValueError(f"{fn}: arguments `target` and `output` must have the same rank "
-                         f"(ndim). Received: target.shape={target.shape}, "
-                         f"output.shape={output.shape}")
-    for a, b in zip(target.shape.as_list(), output.shape.as_list()):
-        if a is not None and b is not None and a != b:
-            raise ValueError(f"{fn}: arguments `target` and `output` must have the same "
-                             f"shape. Received: target.shape={target.shape}, "
-                             f"output.shape={output.shape}")
+    a, b = target.shape, output.shape
+    if a.rank is not None and b.rank is not None and \
+            (a.rank != b.rank or not a.is_compatible_with(b)):
+        raise ValueError(f"{fn}: arguments `target` and `output` must have the same shape. "
+                         f"Received: target.shape={a}, output.shape={b}")
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):

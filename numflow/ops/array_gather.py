@@ -437,3 +437,13 @@ def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool, name=None):
     if dtypes.as_dtype(dtype) == dtypes.bool:
         return array_ops.identity(mask, name=name)
     return cast(mask, dtype, name=name)
+
+
+def __getattr__(name):
+    """Lets ``array_gather.transpose`` etc. reach the rest of the array-op family."""
+    import importlib
+    for mod in ("numflow.ops.array_manip", "numflow.ops.array_create", "numflow.ops.slicing"):
+        m = importlib.import_module(mod)
+        if name in vars(m) and not name.startswith("_"):
+            return vars(m)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

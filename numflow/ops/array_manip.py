@@ -425,10 +425,10 @@ def _check_paddings(p, rank, dims, mode):
     if (p < 0).any():
         raise ValueError(f"Paddings must be non-negative: {p.tolist()}")
     if mode != "CONSTANT" and dims is not None:
-        limit = 0 if mode == "REFLECT" else 1
+        limit = 1 if mode == "REFLECT" else 0     # REFLECT: pad < dim; SYMMETRIC: pad <= dim
         for i, (d, (lo, hi)) in enumerate(zip(dims, p)):
             if d is not None and (lo > d - limit or hi > d - limit):
-                raise ValueError(f"paddings must be less than{' or equal to' if limit else ''}"
+                raise ValueError(f"paddings must be less than{'' if limit else ' or equal to'}"
                                  f" the dimension size: {lo}, {hi} for dimension {i} of size "
                                  f"{d} ({mode})")
 
@@ -574,3 +574,17 @@ def broadcast_to(input, shape, name=None):  # noqa: A002
     x = convert_to_tensor(input)
     s = convert_to_tensor(shape, dtype_hint=dtypes.int32)
     return apply_op(_BROADCAST_TO, [x, s], name=name)
+
+
+# The array-op family is split over array_manip, array_gather, array_create and slicing;
+# any of their public functions can be reached from this module (``array_manip.gather``).
+_FAMILY = ("numflow.ops.array_gather", "numflow.ops.array_create", "numflow.ops.slicing")
+
+
+def __getattr__(name):
+    import importlib
+    for mod in _FAMILY:
+        m = importlib.import_module(mod)
+        if name in vars(m) and not name.startswith("_"):
+            return vars(m)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

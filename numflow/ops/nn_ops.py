@@ -25,10 +25,12 @@ def _lib(short):
     return importlib.import_module("numflow.ops." + short)
 
 
-def _float_input(x, name="features"):
+def _floating(x, op_name, name=None):
+    """``x`` as a tensor; TypeError unless it is floating point (TF's "T" constraint)."""
     x = convert_to_tensor(x, name=name)
-    if x.dtype.is_integer:
-        x = cast(x, dtypes.float32)
+    if not x.dtype.is_floating:
+        raise TypeError(f"{op_name}: Value for attr 'T' of {x.dtype.name} is not in the list of "
+                        f"allowed values: half, bfloat16, float, double")
     return x
 
 
@@ -113,13 +115,15 @@ def relu6(features, name=None):
 def leaky_relu(features, alpha=0.2, name=None):
     """``tf.nn.leaky_relu(features, alpha=0.2, name=None)``: ``x`` if ``x > 0`` else
     ``alpha * x``; integer inputs are cast to float32 as TF does."""
-    return apply_op(_LEAKY, [_float_input(features)], {"alpha": float(alpha)}, name=name)
+    x = convert_to_tensor(features)
+    x = cast(x, dtypes.float32) if x.dtype.is_integer else x
+    return apply_op(_LEAKY, [x], {"alpha": float(alpha)}, name=name)
 
 
 @export("nn.elu")
 def elu(features, name=None):
     """``tf.nn.elu(features, name=None)``: ``x`` if ``x > 0`` else ``exp(x) - 1``."""
-    return apply_op(_ELU, [convert_to_tensor(features)], {"scale": 1.0, "alpha": 1.0},
+    return apply_op(_ELU, [_floating(features, "Elu")], {"scale": 1.0, "alpha": 1.0},
                     name=name)
 
 
@@ -127,20 +131,20 @@ def elu(features, name=None):
 def selu(features, name=None):
     """``tf.nn.selu(features, name=None)``: ``scale * elu`` with alpha 1.6733, scale 1.0507
     (Klambauer et al. 2017)."""
-    return apply_op(_SELU, [convert_to_tensor(features)],
+    return apply_op(_SELU, [_floating(features, "Selu")],
                     {"scale": _SELU_SCALE, "alpha": _SELU_ALPHA}, name=name)
 
 
 @export("nn.softplus", "math.softplus")
 def softplus(features, name=None):
     """``tf.math.softplus(features, name=None)``: ``log(exp(x) + 1)``, computed stably."""
-    return apply_op(_SOFTPLUS, [convert_to_tensor(features)], name=name)
+    return apply_op(_SOFTPLUS, [_floating(features, "Softplus")], name=name)
 
 
 @export("nn.softsign", "math.softsign")
 def softsign(features, name=None):
     """``tf.nn.softsign(features, name=None)``: ``x / (abs(x) + 1)``."""
-    return apply_op(_SOFTSIGN, [convert_to_tensor(features)], name=name)
+    return apply_op(_SOFTSIGN, [_floating(features, "Softsign")], name=name)
 
 
 @export("nn.gelu")
@@ -196,14 +200,14 @@ def _axis(logits, axis, dim=None):
 def softmax(logits, axis=None, name=None):
     """``tf.nn.softmax(logits, axis=None, name=None)``: ``exp(logits) / sum(exp(logits),
     axis)``, computed with the max subtracted; ``axis`` defaults to -1."""
-    logits = convert_to_tensor(logits)
+    logits = _floating(logits, "Softmax")
     return apply_op(_SOFTMAX, [logits], {"axis": _axis(logits, axis)}, name=name)
 
 
 @export(v1=["nn.softmax", "math.softmax"])
 def softmax_v1(logits, axis=None, name=None, dim=None):
     """TF1 ``tf.nn.softmax(logits, axis=None, name=None, dim=None)``; ``dim`` is ``axis``."""
-    logits = convert_to_tensor(logits)
+    logits = _floating(logits, "Softmax")
     return apply_op(_SOFTMAX, [logits], {"axis": _axis(logits, axis, dim)}, name=name)
 
 
@@ -217,7 +221,7 @@ def log_softmax(logits, axis=None, name=None):
 @export(v1=["nn.log_softmax", "math.log_softmax"])
 def log_softmax_v1(logits, axis=None, name=None, dim=None):
     """TF1 ``tf.nn.log_softmax(logits, axis=None, name=None, dim=None)``."""
-    logits = convert_to_tensor(logits)
+    logits = _floating(logits, "LogSoftmax")
     axis = _axis(logits, axis, dim)
     lse = _lib("reductions").reduce_logsumexp(logits, axis=axis, keepdims=True)
     return subtract(logits, lse, name=name)
@@ -290,7 +294,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None, dim=No
     Returns:
       A tensor with the shape of ``labels`` without ``axis``, in ``logits``' dtype.
     """
-    logits = convert_to_tensor(logits, name="logits")
+    logits = _floating(logits, "SoftmaxCrossEntropyWithLogits", name="logits")
     labels = convert_to_tensor(labels, dtype_hint=logits.dtype, name="labels")
     if labels.dtype != logits.dtype:
         labels = cast(labels, logits.dtype)
@@ -366,7 +370,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
       ValueError: labels' shape is not logits' shape without the last dimension.
       InvalidArgumentError: (when run) a label outside ``[0, num_classes)``.
     """
-    logits = convert_to_tensor(logits, name="logits")
+    logits = _floating(logits, "SparseSoftmaxCrossEntropyWithLogits", name="logits")
     labels = convert_to_tensor(labels, name="labels")
     if not labels.dtype.is_integer:
         raise TypeError(f"labels must be int32 or int64, got {labels.dtype.name}")
@@ -493,7 +497,7 @@ _L2_LOSS = register_op(
 @export("nn.l2_loss")
 def l2_loss(t, name=None):
     """``tf.nn.l2_loss(t, name=None)``: ``sum(t ** 2) / 2``, a scalar."""
-    return apply_op(_L2_LOSS, [convert_to_tensor(t)], name=name)
+    return apply_op(_L2_LOSS, [_floating(t, "L2Loss")], name=name)
 
 
 @export("math.l2_normalize", "linalg.l2_normalize", "nn.l2_normalize")
@@ -620,12 +624,26 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
             raise ValueError(f"rate must be a scalar, got shape {rate.shape}")
         rate = cast(rate, x.dtype)
         ret = divide(x, 1 - rate)
-    noise_shape = shape(x) if noise_shape is None else noise_shape
+    noise_shape = _noise_shape(x, noise_shape)
     keep = _lib("random_ops").random_uniform(noise_shape, seed=seed, dtype=x.dtype) >= rate
     out = multiply(ret, cast(keep, x.dtype), name=name)
     if not isinstance(out, EagerTensor):
         out.set_shape(x.shape)
     return out
+
+
+def _noise_shape(x, noise_shape):
+    """TF's ``_get_noise_shape``: None dims of a list ``noise_shape`` take ``x``'s dims."""
+    if noise_shape is None:
+        return shape(x)
+    if not isinstance(noise_shape, (list, tuple)) or x.shape.rank != len(noise_shape) or \
+            all(d is not None for d in noise_shape):
+        return noise_shape
+    dims = [x.shape[i] if d is None else d for i, d in enumerate(noise_shape)]
+    if all(d is not None for d in dims):
+        return dims
+    dyn = shape(x)
+    return _lib("array_ops").stack([dyn[i] if d is None else d for i, d in enumerate(dims)])
 
 
 @export(v1=["nn.dropout"])
@@ -666,7 +684,7 @@ def embedding_lookup_v1(params, ids, partition_strategy="mod", name=None, valida
                         max_norm=None):
     """TF1 ``tf.nn.embedding_lookup(params, ids, partition_strategy='mod', name=None,
     validate_indices=True, max_norm=None)``; shards are split "mod" or "div" wise."""
-    manip = _lib("array_manip")
+    gather = _lib("array_gather").gather
     if hasattr(params, "_as_tensor") and not isinstance(params, EagerTensor):
         params = params._as_tensor()
     if isinstance(params, (list, tuple)):
@@ -678,7 +696,7 @@ def embedding_lookup_v1(params, ids, partition_strategy="mod", name=None, valida
     if len(shards) == 1:
         table = shards[0]
     else:
-        table = manip.concat(shards, axis=0)
+        table = _lib("array_manip").concat(shards, axis=0)
         if partition_strategy == "mod":
             sizes = [s.shape[0] for s in shards]
             if any(d is None for d in sizes):
@@ -688,19 +706,14 @@ def embedding_lookup_v1(params, ids, partition_strategy="mod", name=None, valida
             offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
             elem = _lib("math_elementwise")
             shard = elem.floormod(ids, n)
-            ids = manip.gather(convert_to_tensor(offsets.astype(ids.dtype.as_numpy_dtype)),
-                               shard) + elem.floordiv(ids, n)
+            ids = gather(convert_to_tensor(offsets.astype(ids.dtype.as_numpy_dtype)),
+                         shard) + elem.floordiv(ids, n)
         elif partition_strategy != "div":
             raise ValueError(f"Unrecognized partition strategy: {partition_strategy}")
-    out = manip.gather(table, ids, name=name if max_norm is None else None)
-    if max_norm is not None:
-        axes = list(range(ids.shape.rank, out.shape.rank)) if out.shape.rank else None
-        out = _clip_rows(out, max_norm, axes, name)
-    return out
-
-
-def _clip_rows(out, max_norm, axes, name):
-    m = _lib("math_elementwise")
-    norm = m.sqrt(reduce_sum(out * out, axis=axes, keepdims=True))
-    factor = divide(cast(max_norm, out.dtype), m.maximum(norm, cast(max_norm, out.dtype)))
-    return multiply(out, factor, name=name)
+    if max_norm is None:
+        return gather(table, ids, name=name)
+    out = gather(table, ids)
+    if ids.shape.rank is None or out.shape.rank is None:
+        raise ValueError("embedding_lookup with max_norm needs ids and params of known rank")
+    return _lib("math_elementwise").clip_by_norm(
+        out, max_norm, axes=list(range(ids.shape.rank, out.shape.rank)), name=name)

@@ -286,11 +286,11 @@ def _multinomial_draw(xp, s, logits, num_samples, dtype):
                                                       f"got {ns}")
     if classes == 0 and batch and ns:
         raise errors.InvalidArgumentError(None, None, "num_classes should be positive, got 0")
-    # TF's CPU kernel reserves (batch * ceil4(ns) * 256) counter steps, then (in one shard)
-    # reads two words per sample as a double in [0, 1) and inverts the running CDF of
-    # exp(logit - max) over the finite logits.
+    # TF's CPU kernel reserves batch * 2 * ceil4(ns) * 256 counter steps, then (when one
+    # worker shard takes every row, as for small inputs) reads two words per sample as a
+    # double in [0, 1) and inverts the running CDF of exp(logit - max) over finite logits.
     start = s._counter
-    s._counter = (start + batch * (-(-ns // 4) * 4) * 256) % (1 << 128)
+    s._counter = (start + batch * 2 * (-(-ns // 4) * 4) * 256) % (1 << 128)
     out = xp.zeros((batch, ns), dtype=dtype.as_numpy_dtype)
     if not batch * ns:
         return out

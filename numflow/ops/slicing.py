@@ -142,44 +142,62 @@ def _strided_kernel(xp, x, begin, end, strides, **masks):
     return x[_index_tuple(x.ndim, x.shape, begin, end, strides, masks)]
 
 
-def _static_shape(dims, idx):
-    """Output dims of ``x[idx]`` given input dims (None = unknown)."""
-    out, dim = [], 0
-    n_real = sum(1 for i in idx if i is not None and i is not Ellipsis)
-    for item in idx:
-        if item is None:
-            out.append(1)
-        elif item is Ellipsis:
-            k = len(dims) - n_real
-            out.extend(dims[dim:dim + k])
-            dim += k
-        elif isinstance(item, int):
-            dim += 1
-        else:
-            d = dims[dim]
-            out.append(None if d is None else len(range(*item.indices(d))))
-            dim += 1
-    out.extend(dims[dim:])
-    return out
+_UNKNOWN = object()
+
+
+def _entry_values(t, n):
+    """Per-entry ints of a 1-D index tensor, ``_UNKNOWN`` where only known at run time."""
+    v = infer.constant_value(t)
+    if v is not None:
+        return [int(i) for i in np.asarray(v).reshape(-1)]
+    op = getattr(t, "op", None)
+    if op is not None and op.type == "Pack" and len(op.inputs) == n:
+        vals = [infer.constant_value(i) for i in op.inputs]
+        return [_UNKNOWN if c is None else int(c) for c in vals]
+    return [_UNKNOWN] * n
 
 
 def _strided_infer(ins, a):
     x, b, e, s = ins
-    vals = [infer.constant_value(t) for t in (b, e, s)]
-    masks = {k: a[k] for k in _MASKS}
-    if x.shape.rank is None or any(v is None for v in vals):
-        if x.shape.rank is not None and vals[0] is None and b.shape.rank == 1 and \
-                b.shape[0] is not None and not masks["ellipsis_mask"] and \
-                not masks["new_axis_mask"]:
-            # Unknown bounds: the rank is still known.
-            n = b.shape[0]
-            shrunk = sum(_bits(masks["shrink_axis_mask"], i) for i in range(n))
-            return [(x.dtype.base_dtype, TensorShape([None] * (x.shape.rank - shrunk)))]
-        return [(x.dtype.base_dtype, TensorShape(None))]
+    d = x.dtype.base_dtype
+    n = b.shape[0] if b.shape.rank == 1 else None
+    if x.shape.rank is None or n is None:
+        return [(d, TensorShape(None))]
     dims = x.shape.as_list()
-    bv, ev, sv = (np.asarray(v).reshape(-1) for v in vals)
-    idx = _index_tuple(len(dims), dims, bv, ev, sv, masks)
-    return [(x.dtype.base_dtype, TensorShape(_static_shape(dims, idx)))]
+    bv, ev, sv = (_entry_values(t, n) for t in (b, e, s))
+    ell, new, shrink = a["ellipsis_mask"], a["new_axis_mask"], a["shrink_axis_mask"]
+    if ell & (ell - 1):
+        raise ValueError("Multiple ellipses in slice spec not allowed")
+    consumed = sum(1 for i in range(n) if not _bits(ell, i) and not _bits(new, i))
+    if not ell and consumed > len(dims):
+        raise ValueError(f"Index out of range using input dim {len(dims)}; input has only "
+                         f"{len(dims)} dims")
+    out, dim = [], 0
+    for i in range(n):
+        if _bits(ell, i):
+            k = len(dims) - consumed
+            out.extend(dims[dim:dim + k])
+            dim += k
+            continue
+        if _bits(new, i):
+            out.append(1)
+            continue
+        size = dims[dim]
+        if _bits(shrink, i):
+            if bv[i] is not _UNKNOWN and size is not None and not -size <= bv[i] < size:
+                raise ValueError(f"slice index {bv[i]} of dimension {dim} out of bounds.")
+        else:
+            lo = None if _bits(a["begin_mask"], i) else bv[i]
+            hi = None if _bits(a["end_mask"], i) else ev[i]
+            if sv[i] is not _UNKNOWN and sv[i] == 0:
+                raise ValueError(f"strides[{i}] must be non-zero")
+            if size is None or _UNKNOWN in (lo, hi, sv[i]):
+                out.append(None)
+            else:
+                out.append(len(builtins.range(*_pyslice(lo, hi, sv[i]).indices(size))))
+        dim += 1
+    out.extend(dims[dim:])
+    return [(d, TensorShape(out))]
 
 
 def _strided_grad(op, g):

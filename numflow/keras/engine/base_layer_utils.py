@@ -64,6 +64,19 @@ class name_scope:
         return False
 
 
+class fresh_name_stack:
+    """Clears the layer-name stack inside (weights get unprefixed names)."""
+
+    def __enter__(self):
+        self._saved = call_context.name_stack
+        call_context.name_stack = []
+        return self
+
+    def __exit__(self, *exc):
+        call_context.name_stack = self._saved
+        return False
+
+
 def scoped_name(name):
     """``name`` prefixed with the current layer-name stack."""
     stack = call_context.name_stack

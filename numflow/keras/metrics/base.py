@@ -12,6 +12,7 @@ import numpy as np
 
 import numflow as tf
 from numflow.keras import losses as losses_module
+from numflow.keras.losses import divide_no_nan
 
 _NAME_COUNTS = collections.Counter()
 
@@ -110,14 +111,17 @@ class Metric:
 
     @property
     def weights(self):
+        """Alias of ``variables``."""
         return self.variables
 
     @property
     def non_trainable_weights(self):
+        """All state variables (metrics have no trainable weights)."""
         return self.variables
 
     @property
     def trainable_weights(self):
+        """Always empty."""
         return []
 
     def update_state(self, *args, **kwargs):
@@ -219,7 +223,7 @@ class Mean(Metric):
         self.count.assign_add(num)
 
     def result(self):
-        return tf.math.divide_no_nan(self.total.value(), self.count.value())
+        return divide_no_nan(self.total.value(), self.count.value())
 
 
 class MeanMetricWrapper(Mean):

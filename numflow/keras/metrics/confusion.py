@@ -8,7 +8,7 @@ uses Keras's bucket rule ``ceil(p * (T - 1)) - 1 >= i`` so the counts match Kera
 import numpy as np
 
 import numflow as tf
-from numflow.keras.losses import epsilon, squeeze_or_expand_to_same_rank
+from numflow.keras.losses import divide_no_nan, epsilon, squeeze_or_expand_to_same_rank
 from numflow.keras.metrics.base import Metric
 
 NEG_INF = -1e10
@@ -190,7 +190,7 @@ class _PrecisionRecall(Metric):
 
     def result(self):
         tp = self.true_positives.value()
-        res = tf.math.divide_no_nan(tp, tp + self._other.value())
+        res = divide_no_nan(tp, tp + self._other.value())
         return tf.reshape(res, []) if len(self.thresholds) == 1 else res
 
     def get_config(self):
@@ -311,7 +311,7 @@ class AUC(Metric):
         by_label = tf.reduce_sum(by_threshold, axis=0)
         if self.label_weights is None:
             return tf.reduce_mean(by_label)
-        return tf.math.divide_no_nan(tf.reduce_sum(by_label * self.label_weights),
+        return divide_no_nan(tf.reduce_sum(by_label * self.label_weights),
                                      float(np.sum(self.label_weights)))
 
     def interpolate_pr_auc(self):
@@ -322,12 +322,12 @@ class AUC(Metric):
         dtp = tp[:-1] - tp[1:]
         p = tp + fp
         dp = p[:-1] - p[1:]
-        slope = tf.math.divide_no_nan(dtp, tf.math.maximum(dp, 0.0))
+        slope = divide_no_nan(dtp, tf.math.maximum(dp, 0.0))
         intercept = tp[1:] - slope * p[1:]
         ratio = tf.where(tf.math.logical_and(p[:-1] > 0.0, p[1:] > 0.0),
-                         tf.math.divide_no_nan(p[:-1], tf.math.maximum(p[1:], 0.0)),
+                         divide_no_nan(p[:-1], tf.math.maximum(p[1:], 0.0)),
                          tf.ones_like(p[1:]))
-        increment = tf.math.divide_no_nan(slope * (dtp + intercept * tf.math.log(ratio)),
+        increment = divide_no_nan(slope * (dtp + intercept * tf.math.log(ratio)),
                                           tf.math.maximum(tp[1:] + fn[1:], 0.0))
         return self._average(increment)
 
@@ -336,15 +336,15 @@ class AUC(Metric):
             return self.interpolate_pr_auc()
         tp, fp, tn, fn = (v.value() for v in (self.true_positives, self.false_positives,
                                               self.true_negatives, self.false_negatives))
-        recall = tf.math.divide_no_nan(tp, tp + fn)
+        recall = divide_no_nan(tp, tp + fn)
         if self.curve == "ROC":
-            x, y = tf.math.divide_no_nan(fp, fp + tn), recall
+            x, y = divide_no_nan(fp, fp + tn), recall
         elif self.curve == "PR":
-            x, y = recall, tf.math.divide_no_nan(tp, tp + fp)
+            x, y = recall, divide_no_nan(tp, tp + fp)
         else:
-            scale = tf.math.divide_no_nan(tp + fn, tn + fp)
-            recall_gain = 1.0 - scale * tf.math.divide_no_nan(fn, tp)
-            precision_gain = 1.0 - scale * tf.math.divide_no_nan(fp, tp)
+            scale = divide_no_nan(tp + fn, tn + fp)
+            recall_gain = 1.0 - scale * divide_no_nan(fn, tp)
+            precision_gain = 1.0 - scale * divide_no_nan(fp, tp)
             no_tp = tf.math.equal(tp, 0.0)
             x = tf.math.maximum(tf.where(no_tp, tf.zeros_like(tp), recall_gain), 0.0)
             y = tf.where(no_tp, tf.ones_like(tp), precision_gain)

@@ -2,7 +2,7 @@
 ``MeanMetricWrapper``, plus ``RootMeanSquaredError``."""
 import numflow as tf
 from numflow.keras import losses
-from numflow.keras.losses import squeeze_or_expand_to_same_rank
+from numflow.keras.losses import divide_no_nan, squeeze_or_expand_to_same_rank
 from numflow.keras.metrics.base import Mean, wrapper_class
 
 
@@ -91,7 +91,7 @@ class RootMeanSquaredError(Mean):
         super().update_state(tf.math.square(y_pred - y_true), sample_weight=sample_weight)
 
     def result(self):
-        return tf.math.sqrt(tf.math.divide_no_nan(self.total.value(), self.count.value()))
+        return tf.math.sqrt(divide_no_nan(self.total.value(), self.count.value()))
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}

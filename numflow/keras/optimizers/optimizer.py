@@ -442,21 +442,22 @@ class Optimizer:
     def minimize(self, loss, var_list, tape=None):
         """Computes gradients of ``loss`` with respect to ``var_list`` and applies them
         (``Optimizer.minimize(loss, var_list, tape=None)``). ``loss`` is a zero-argument
-        callable, or a tensor computed under ``tape``; ``var_list`` may be a callable.
-        Returns ``iterations``."""
+        callable (evaluated under a new tape and scaled by ``scale_loss``), or a tensor
+        computed under ``tape`` (scaled by the caller if a ``loss_scale_factor`` is used);
+        ``var_list`` may be a callable. Returns ``iterations``."""
         if callable(loss):
             with tf.GradientTape() as tape:
                 if callable(var_list):
                     var_list = var_list()
                 tape.watch(var_list)
-                loss = loss()
+                loss = self.scale_loss(loss())
         elif tape is None:
             raise ValueError("`tape` is required when a `Tensor` loss is passed. Received: "
                              f"loss={loss}, tape={tape}.")
         if callable(var_list):
             var_list = var_list()
         var_list = list(var_list)
-        grads = tape.gradient(self.scale_loss(loss), var_list)
+        grads = tape.gradient(loss, var_list)
         return self.apply_gradients(zip(grads, var_list))
 
     def scale_loss(self, loss):
