@@ -19,6 +19,7 @@ from numflow.graph.tensor import Tensor as _Tensor  # noqa: E402
 from numflow.variables import Variable as _Variable  # noqa: E402
 
 _operators.install_operators(_Tensor, _Variable)
+_operators.install_tensor_equality(_Tensor)
 _namespace.build(__import__("sys").modules[__name__], "v2")
 
 

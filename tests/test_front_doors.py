@@ -41,6 +41,6 @@ def test_v1_is_graph_mode_with_old_names():
 
 def test_import_is_light():
     r = _run("import sys, numflow\n"
-             "heavy = [m for m in ('h5py', 'yaml', 'scipy', 'numflow.keras', 'numflow.data')"
+             "heavy = [m for m in ('h5py', 'yaml', 'scipy', 'numflow.keras', 'numflow.data.dataset')"
              " if m in sys.modules]\nprint(heavy)")
     assert r.returncode == 0 and r.stdout.strip() == "[]", (r.stdout, r.stderr)

@@ -18,6 +18,8 @@ CORE_MODULES = (
     "numflow.ops.array_gather",
     "numflow.ops.array_create",
     "numflow.ops.linalg_ops",
+    "numflow.ops.control_flow",
+    "numflow.ops.debug_ops",
     "numflow.ops.nn_ops",
     "numflow.ops.conv_ops",
     "numflow.ops.random_ops",
@@ -29,6 +31,11 @@ CORE_MODULES = (
     "numflow.train.checkpoint_management",
     "numflow.train.saver",
     "numflow.train.meta_graph",
+    "numflow.summary.writer",
+    "numflow.summary.v1",
+    "numflow.estimator.run_config",
+    "numflow.estimator.hooks",
+    "numflow.estimator.estimator",
 )
 # Filled in by the op library, training and data modules as they land.
 OPTIONAL_MODULES = (

@@ -330,7 +330,15 @@ class Dataset:
 
         With ``reshuffle_each_iteration`` (the default) every pass (each epoch of a
         ``repeat``) has a different order; with a seed (``seed`` or ``tf.random.set_seed``)
-        the sequence of orders is reproducible.
+        the sequence of orders is reproducible. ``buffer_size=-1`` buffers everything.
+
+        The algorithm is TF's: the first output is drawn uniformly from the first
+        ``buffer_size`` elements, each later one from the buffer after the next input
+        refilled the drawn slot, and the buffer is emptied in random order at the end.
+        What differs from TF: the random numbers (NumPy's PCG64, not Philox: the same
+        seed gives another order than TF's), and the input is read one element ahead.
+        Over an in-memory source the buffer holds row indices, not elements, so a
+        following ``batch`` gathers each batch at once.
         """
         from numflow.data.transforms import _ShuffleDataset
         return _ShuffleDataset(self, buffer_size, seed, reshuffle_each_iteration)

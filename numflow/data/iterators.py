@@ -160,11 +160,17 @@ def _specs_infer(ins, attrs):
     return [(s.dtype, s.shape) for s in attrs["specs"]]
 
 
-def _get_next_kernel(xp, *handle, ctx, key, specs, spec, one_shot):
-    if handle:
-        key = bytes(np.asarray(handle[0], dtype=object)[()]).decode()
-        source = _ONE_SHOT.get(key)
-        one_shot = source._dataset if source is not None and source._one_shot else None
+def _get_next_kernel(xp, *inputs, ctx, key, specs, spec, one_shot, capture_ids, has_handle):
+    values = inputs
+    if has_handle:
+        key = bytes(np.asarray(inputs[0], dtype=object)[()]).decode()
+        source, values = _ONE_SHOT.get(key), ()
+        one_shot = source._dataset if source is not None else None
+        capture_ids = source._capture_ids if source is not None else []
+        if capture_ids and key not in ctx.resources:
+            raise errors.FailedPreconditionError(
+                None, None, "A one-shot iterator that reads graph tensors must have run its "
+                            "own get_next() before it is used through a string handle.")
     state = ctx.resources.get(key)
     if state is None:
         if one_shot is None:
@@ -175,7 +181,7 @@ def _get_next_kernel(xp, *handle, ctx, key, specs, spec, one_shot):
         with ctx.lock:
             state = ctx.resources.get(key)
             if state is None:
-                state = ctx.resources[key] = _start(one_shot, [], [])
+                state = ctx.resources[key] = _start(one_shot, capture_ids, values)
     with state.lock:
         try:
             with structure.eager_scope():
@@ -227,6 +233,10 @@ class GraphIterator(Iterator):
         self._handle = None
         self._initializer = None
         self._comp_specs = structure.component_specs(spec)
+        # A one-shot iterator evaluates the graph tensors its dataset reads (a cast, a
+        # constant...) as inputs of get_next, and uses them on its first run.
+        self._captures = dataset._captures() if one_shot else []
+        self._capture_ids = [id(t) for t in self._captures]
         if one_shot:
             _ONE_SHOT[self._key] = self
         elif dataset is not None:
@@ -253,8 +263,9 @@ class GraphIterator(Iterator):
         """The next element as (a structure of) tensors; each ``Session.run`` that
         evaluates them advances the iterator once."""
         attrs = {"key": self._key, "specs": self._comp_specs, "spec": self._spec,
-                 "one_shot": self._dataset if self._one_shot else None}
-        inputs = [self._handle] if self._handle is not None else []
+                 "one_shot": self._dataset if self._one_shot else None,
+                 "capture_ids": self._capture_ids, "has_handle": self._handle is not None}
+        inputs = [self._handle] if self._handle is not None else list(self._captures)
         outs = apply_op(_GET_NEXT, inputs, attrs, name=name or "IteratorGetNext")
         return structure.from_components(self._spec, outs, lambda i, t: t)
 
@@ -269,10 +280,10 @@ def make_one_shot_iterator(dataset):
     in eager mode, the same as ``iter(dataset)``."""
     if context.executing_eagerly():
         return OwnedIterator(dataset)
-    caps = dataset._captures()
-    if caps:
+    fed = [t for t in dataset._captures() if t.op.type.startswith("Placeholder")]
+    if fed:
         raise ValueError(f"Failed to create a one-shot iterator for a dataset that reads the "
-                         f"graph tensor {caps[0].name}. Use `make_initializable_iterator()` "
+                         f"placeholder {fed[0].name}. Use `make_initializable_iterator()` "
                          "and feed it when running `iterator.initializer`.")
     return GraphIterator(dataset.element_spec, dataset, True)
 

@@ -9,9 +9,10 @@ import collections
 import numpy as np
 
 from numflow._api.export import export, export_value
+from numflow.eager.function import TensorSpec
 from numflow.eager.tensor import EagerTensor
 from numflow.framework import dtypes, errors
-from numflow.framework.tensor_shape import TensorShape
+from numflow.framework.tensor_shape import TensorShape, as_shape
 from numflow.ops import infer
 from numflow.ops.apply import apply_op, convert_to_tensor
 from numflow.ops.registry import register_op
@@ -116,6 +117,35 @@ class SparseTensor:
     def __repr__(self):
         return (f"SparseTensor(indices={self._indices!r}, values={self._values!r}, "
                 f"dense_shape={self._dense_shape!r})")
+
+
+@export("SparseTensorSpec", v1=["SparseTensorSpec"])
+class SparseTensorSpec:
+    """The type of a SparseTensor element (``tf.SparseTensorSpec``)."""
+
+    def __init__(self, shape=None, dtype=dtypes.float32):
+        self.shape = as_shape(shape)
+        self.dtype = dtypes.as_dtype(dtype)
+
+    def _component_specs(self):
+        rank = self.shape.rank
+        return [TensorSpec([None, rank], dtypes.int64), TensorSpec([None], self.dtype),
+                TensorSpec([rank], dtypes.int64)]
+
+    def is_compatible_with(self, other):
+        """True when ``other`` (a spec or SparseTensor) has this dtype and a compatible shape."""
+        return self.dtype == other.dtype and self.shape.is_compatible_with(other.shape)
+
+    def __eq__(self, other):
+        return isinstance(other, SparseTensorSpec) and self.shape == other.shape and \
+            self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("sparse", self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"SparseTensorSpec(TensorShape({self.shape.as_tuple()}), {self.dtype!r})" \
+            if self.shape.rank is not None else f"SparseTensorSpec(None, {self.dtype!r})"
 
 
 # ---- SparseToDense --------------------------------------------------------------------

@@ -12,11 +12,10 @@ import contextlib
 
 import numpy as np
 
-from numflow._api.export import export_value
-from numflow.data.sparse import SparseTensor
+from numflow.data.sparse import SparseTensor, SparseTensorSpec
 from numflow.eager.function import TensorSpec
 from numflow.eager.tensor import EagerTensor, dtype_of_array
-from numflow.framework import context, dtypes, nest
+from numflow.framework import context, nest
 from numflow.framework.tensor_shape import TensorShape, as_shape
 from numflow.graph.tensor import Tensor
 from numflow.ops.apply import convert_to_tensor
@@ -39,35 +38,6 @@ def eager_scope():
         tls.eager_scope_depth -= 1
 
 
-class SparseTensorSpec:
-    """The type of a SparseTensor element (``tf.SparseTensorSpec``)."""
-
-    def __init__(self, shape=None, dtype=dtypes.float32):
-        self.shape = as_shape(shape)
-        self.dtype = dtypes.as_dtype(dtype)
-
-    def _component_specs(self):
-        rank = self.shape.rank
-        return [TensorSpec([None, rank], dtypes.int64), TensorSpec([None], self.dtype),
-                TensorSpec([rank], dtypes.int64)]
-
-    def is_compatible_with(self, other):
-        """True when ``other`` (a spec or SparseTensor) has this dtype and a compatible shape."""
-        return self.dtype == other.dtype and self.shape.is_compatible_with(other.shape)
-
-    def __eq__(self, other):
-        return isinstance(other, SparseTensorSpec) and self.shape == other.shape and \
-            self.dtype == other.dtype
-
-    def __hash__(self):
-        return hash(("sparse", self.shape, self.dtype))
-
-    def __repr__(self):
-        return f"SparseTensorSpec(TensorShape({self.shape.as_tuple()}), {self.dtype!r})" \
-            if self.shape.rank is not None else f"SparseTensorSpec(None, {self.dtype!r})"
-
-
-export_value(SparseTensorSpec, "SparseTensorSpec", v1=["SparseTensorSpec"])
 
 
 class DatasetSpec:

@@ -173,10 +173,11 @@ class GradientTape:
         import numpy as np
         persistent, self._persistent = self._persistent, True
         try:
-            flat = array_ops.reshape(target, [-1])
-            n = int(np.prod(target.shape.as_list()))
-            rows = [self.gradient(flat[i], sources, unconnected_gradients="zero")
-                    for i in range(n)]
+            shape = target.shape.as_list()
+            n = int(np.prod(shape))
+            eye = np.eye(n, dtype=target.dtype.as_numpy_dtype)
+            rows = [self.gradient(target, sources, output_gradients=eye[i].reshape(shape),
+                                  unconnected_gradients="zero") for i in range(n)]
         finally:
             self._persistent = persistent
         flat_src = nest.flatten(sources)

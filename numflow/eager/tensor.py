@@ -76,8 +76,10 @@ class EagerTensor(Tensor):
         return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     def numpy(self):
-        """The value as a NumPy array (a copy-free view; do not mutate it)."""
-        return self._value
+        """The value as a NumPy array (a copy-free view; do not mutate it); a scalar
+        tensor gives a NumPy scalar (or ``bytes`` for strings), as TF does."""
+        v = self._value
+        return v[()] if v.ndim == 0 else v
 
     def eval(self, feed_dict=None, session=None):
         return self._value

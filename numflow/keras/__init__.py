@@ -19,5 +19,11 @@ _LAZY = ("losses", "metrics", "optimizers", "callbacks", "applications", "estima
 
 def __getattr__(name):
     if name in _LAZY:
-        return _importlib.import_module(f"numflow.keras.{name}")
+        try:
+            return _importlib.import_module(f"numflow.keras.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"numflow.keras.{name}":
+                raise
+            raise AttributeError(f"module 'numflow.keras' has no attribute {name!r} "
+                                 f"(numflow.keras.{name} is not available)") from None
     raise AttributeError(f"module 'numflow.keras' has no attribute {name!r}")

@@ -18,11 +18,8 @@ _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sa
 
 def epsilon():
     """The fuzz factor Keras adds to avoid division by zero (``keras.backend.epsilon()``)."""
-    try:
-        from numflow.keras import backend
-        return float(backend.epsilon())
-    except (ImportError, AttributeError):
-        return 1e-7
+    from numflow.keras import backend
+    return float(backend.epsilon())
 
 
 def _float(x, dtype="float32"):
@@ -96,6 +93,26 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     return divide_no_nan(loss, divisor)
 
 
+class Reduction:
+    """The Keras 2 reduction names (``tf.keras.losses.Reduction``): ``AUTO``, ``NONE``,
+    ``SUM``, ``SUM_OVER_BATCH_SIZE``; ``Loss(reduction=...)`` takes these strings."""
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls):
+        """The four reduction strings."""
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+    @classmethod
+    def validate(cls, key):
+        """Raises ValueError unless ``key`` is one of ``all()``."""
+        if key not in cls.all():
+            raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
+
+
 def standardize_reduction(reduction):
     """Checks ``reduction``; ``"auto"`` (the Keras 2 default) means ``"sum_over_batch_size"``."""
     if reduction not in _REDUCTIONS:
@@ -126,8 +143,9 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         with tf.name_scope(_scope_name(self.name)):
-            y_pred = _convert_structure(y_pred, self._dtype)
-            y_true = _convert_structure(y_true, self._dtype)
+            y_pred, y_true = (
+                {k: _float(v, self._dtype) for k, v in y.items()} if isinstance(y, dict)
+                else _float(y, self._dtype) for y in (y_pred, y_true))
             losses, mask = self._call_with_mask(y_true, y_pred)
             return reduce_weighted_values(losses, sample_weight, mask, self.reduction,
                                           self._dtype)
@@ -150,12 +168,6 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
-
-
-def _convert_structure(x, dtype):
-    if isinstance(x, dict):
-        return {k: _float(v, dtype) for k, v in x.items()}
-    return _float(x, dtype)
 
 
 def _scope_name(name):
@@ -195,10 +207,6 @@ class LossFunctionWrapper(Loss):
         if "fn" in config:
             config["fn"] = deserialize(config["fn"])
         return cls(**config)
-
-    def __repr__(self):
-        return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, " \
-               f"kwargs={self._fn_kwargs})>"
 
 
 # ---- per-sample functions ---------------------------------------------------------------
@@ -438,12 +446,14 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 # ---- Loss classes --------------------------------------------------------------------------
 
-def _make(class_name, fn, default_name, doc, params=()):
+def _make(class_name, fn, default_name, summary, params=()):
     """Builds the ``Loss`` class wrapping ``fn``. ``params`` are (name, default) pairs of
     ``fn``'s keyword arguments; positional arguments follow Keras's order: the params, then
-    ``reduction``, ``name``, ``dtype``."""
+    ``reduction``, ``name``, ``dtype``. The docstring gives Keras's signature."""
     order = [p for p, _ in params] + ["reduction", "name", "dtype"]
     defaults = dict(params, reduction="sum_over_batch_size", name=default_name, dtype=None)
+    signature = ", ".join(f"{k}={defaults[k]!r}" for k in order).replace("'", '"')
+    doc = f"{summary} (``tf.keras.losses.{class_name}({signature})``); see ``{fn.__name__}``."
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(order):
@@ -471,64 +481,35 @@ def _make(class_name, fn, default_name, doc, params=()):
         "__doc__": doc, "__module__": __name__})
 
 
-_SIG = 'reduction="sum_over_batch_size", name="{}", dtype=None'
-
-MeanSquaredError = _make(
-    "MeanSquaredError", mean_squared_error, "mean_squared_error",
-    f"Mean of squared errors (``tf.keras.losses.MeanSquaredError({_SIG.format('mean_squared_error')})``).")  # noqa: E501
-MeanAbsoluteError = _make(
-    "MeanAbsoluteError", mean_absolute_error, "mean_absolute_error",
-    f"Mean of absolute errors (``tf.keras.losses.MeanAbsoluteError({_SIG.format('mean_absolute_error')})``).")  # noqa: E501
+MeanSquaredError = _make("MeanSquaredError", mean_squared_error, "mean_squared_error",
+                         "Mean of squared errors")
+MeanAbsoluteError = _make("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error",
+                          "Mean of absolute errors")
 MeanAbsolutePercentageError = _make(
     "MeanAbsolutePercentageError", mean_absolute_percentage_error,
-    "mean_absolute_percentage_error",
-    "``100 * mean(|(y_true - y_pred) / y_true|)`` (``tf.keras.losses."
-    f"MeanAbsolutePercentageError({_SIG.format('mean_absolute_percentage_error')})``).")
+    "mean_absolute_percentage_error", "``100 * mean(|(y_true - y_pred) / y_true|)``")
 MeanSquaredLogarithmicError = _make(
     "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-    "mean_squared_logarithmic_error",
-    "``mean(square(log(y_true + 1) - log(y_pred + 1)))`` (``tf.keras.losses."
-    f"MeanSquaredLogarithmicError({_SIG.format('mean_squared_logarithmic_error')})``).")
-CosineSimilarity = _make(
-    "CosineSimilarity", cosine_similarity, "cosine_similarity",
-    "Negative cosine similarity along ``axis`` (``tf.keras.losses.CosineSimilarity(axis=-1, "
-    f"{_SIG.format('cosine_similarity')})``).", [("axis", -1)])
-Huber = _make(
-    "Huber", huber, "huber_loss",
-    "Huber loss, quadratic below ``delta`` and linear above (``tf.keras.losses.Huber("
-    f"delta=1.0, {_SIG.format('huber_loss')})``).", [("delta", 1.0)])
-LogCosh = _make(
-    "LogCosh", log_cosh, "log_cosh",
-    f"Log of the hyperbolic cosine of the error (``tf.keras.losses.LogCosh({_SIG.format('log_cosh')})``).")  # noqa: E501
-Hinge = _make(
-    "Hinge", hinge, "hinge",
-    f"``maximum(1 - y_true * y_pred, 0)`` (``tf.keras.losses.Hinge({_SIG.format('hinge')})``).")  # noqa: E501
-SquaredHinge = _make(
-    "SquaredHinge", squared_hinge, "squared_hinge",
-    "``square(maximum(1 - y_true * y_pred, 0))`` (``tf.keras.losses.SquaredHinge("
-    f"{_SIG.format('squared_hinge')})``).")
-CategoricalHinge = _make(
-    "CategoricalHinge", categorical_hinge, "categorical_hinge",
-    "``maximum(neg - pos + 1, 0)`` (``tf.keras.losses.CategoricalHinge("
-    f"{_SIG.format('categorical_hinge')})``).")
-KLDivergence = _make(
-    "KLDivergence", kl_divergence, "kl_divergence",
-    "Kullback-Leibler divergence ``y_true * log(y_true / y_pred)`` (``tf.keras.losses."
-    f"KLDivergence({_SIG.format('kl_divergence')})``).")
-Poisson = _make(
-    "Poisson", poisson, "poisson",
-    f"``y_pred - y_true * log(y_pred)`` (``tf.keras.losses.Poisson({_SIG.format('poisson')})``).")  # noqa: E501
+    "mean_squared_logarithmic_error", "``mean(square(log(y_true + 1) - log(y_pred + 1)))``")
+CosineSimilarity = _make("CosineSimilarity", cosine_similarity, "cosine_similarity",
+                         "Negative cosine similarity along ``axis``", [("axis", -1)])
+Huber = _make("Huber", huber, "huber_loss",
+              "Huber loss, quadratic below ``delta`` and linear above", [("delta", 1.0)])
+LogCosh = _make("LogCosh", log_cosh, "log_cosh", "Log of the hyperbolic cosine of the error")
+Hinge = _make("Hinge", hinge, "hinge", "``maximum(1 - y_true * y_pred, 0)``")
+SquaredHinge = _make("SquaredHinge", squared_hinge, "squared_hinge",
+                     "``square(maximum(1 - y_true * y_pred, 0))``")
+CategoricalHinge = _make("CategoricalHinge", categorical_hinge, "categorical_hinge",
+                         "``maximum(neg - pos + 1, 0)``")
+KLDivergence = _make("KLDivergence", kl_divergence, "kl_divergence",
+                     "Kullback-Leibler divergence ``y_true * log(y_true / y_pred)``")
+Poisson = _make("Poisson", poisson, "poisson", "``y_pred - y_true * log(y_pred)``")
 BinaryCrossentropy = _make(
-    "BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
-    "Binary cross-entropy (``tf.keras.losses.BinaryCrossentropy(from_logits=False, "
-    f"label_smoothing=0.0, axis=-1, {_SIG.format('binary_crossentropy')})``); see "
-    "``binary_crossentropy``.",
+    "BinaryCrossentropy", binary_crossentropy, "binary_crossentropy", "Binary cross-entropy",
     [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
 CategoricalCrossentropy = _make(
     "CategoricalCrossentropy", categorical_crossentropy, "categorical_crossentropy",
-    "Cross-entropy for one-hot labels (``tf.keras.losses.CategoricalCrossentropy("
-    f"from_logits=False, label_smoothing=0.0, axis=-1, {_SIG.format('categorical_crossentropy')})"  # noqa: E501
-    "``); see ``categorical_crossentropy``.",
+    "Cross-entropy for one-hot labels",
     [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
 _SparseBase = _make(
     "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
@@ -633,5 +614,5 @@ def get(identifier):
     return obj
 
 
-__all__ = sorted(set(ALL_OBJECTS_DICT) | {"get", "serialize", "deserialize",
+__all__ = sorted(set(ALL_OBJECTS_DICT) | {"get", "serialize", "deserialize", "Reduction",
                                           "reduce_weighted_values", "epsilon"})

@@ -17,7 +17,7 @@ from numflow.framework.tensor_shape import TensorShape
 from numflow.kernels import conv as conv_kernels, pool as pool_kernels
 from numflow.ops import infer
 from numflow.ops.apply import apply_op, convert_to_tensor
-from numflow.ops.array_ops import reshape, shape as shape_of
+from numflow.ops.array_ops import shape as shape_of
 from numflow.ops.registry import register_op
 
 
@@ -252,11 +252,11 @@ def depthwise_conv2d_v1(input, filter, strides, padding, rate=None, name=None,  
                  rate if dilations is None else dilations, data_format, name)
 
 
-@export("nn.depthwise_conv2d_native", v1=["nn.depthwise_conv2d_native"])
+@export(v1=["nn.depthwise_conv2d_native"])
 def depthwise_conv2d_native(input, filter, strides, padding, data_format="NHWC",  # noqa: A002
                             dilations=(1, 1, 1, 1), name=None):
-    """``tf.nn.depthwise_conv2d_native(input, filter, strides, padding, data_format='NHWC',
-    dilations=[1, 1, 1, 1], name=None)``: the raw depthwise op."""
+    """TF1 ``tf.nn.depthwise_conv2d_native(input, filter, strides, padding,
+    data_format='NHWC', dilations=[1, 1, 1, 1], name=None)``: the raw depthwise op."""
     return _conv("DepthwiseForward", input, filter, strides, padding, dilations, data_format,
                  name)
 
@@ -286,6 +286,30 @@ def conv1d_v1(value=None, filters=None, stride=None, padding=None, use_cudnn_on_
     data_format=None, name=None, input=None, dilations=None)``."""
     return conv1d(value if input is None else input, filters, stride, padding,
                   data_format or "NWC", dilations, name)
+
+
+@export("nn.convolution", v1=[])
+def convolution(input, filters, strides=None, padding="VALID", data_format=None,  # noqa: A002
+                dilations=None, name=None):
+    """``tf.nn.convolution(input, filters, strides=None, padding='VALID', data_format=None,
+    dilations=None, name=None)``: 1-D or 2-D convolution chosen by the rank of ``input``
+    (3: ``conv1d``, 4: ``conv2d``); 3-D convolution is not supported."""
+    x = convert_to_tensor(input, name="input")
+    if x.shape.rank == 3:
+        return conv1d(x, filters, strides or 1, padding, data_format or "NWC", dilations, name)
+    if x.shape.rank == 4:
+        return conv2d(x, filters, strides or 1, padding, data_format or "NHWC", dilations, name)
+    raise ValueError(f"convolution needs an input of rank 3 or 4 (3-D convolution is not "
+                     f"supported), got shape {x.shape}")
+
+
+@export(v1=["nn.convolution"])
+def convolution_v1(input, filter, padding, strides=None, dilation_rate=None,  # noqa: A002
+                   name=None, data_format=None, filters=None, dilations=None):
+    """TF1 ``tf.nn.convolution(input, filter, padding, strides=None, dilation_rate=None,
+    name=None, data_format=None, filters=None, dilations=None)``."""
+    return convolution(input, filter if filters is None else filters, strides, padding,
+                       data_format, dilation_rate if dilations is None else dilations, name)
 
 
 @export("nn.conv2d_transpose", v1=[])

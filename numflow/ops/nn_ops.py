@@ -147,7 +147,7 @@ def softsign(features, name=None):
     return apply_op(_SOFTSIGN, [_floating(features, "Softsign")], name=name)
 
 
-@export("nn.gelu")
+@export("nn.gelu", v1=[])
 def gelu(features, approximate=False, name=None):
     """``tf.nn.gelu(features, approximate=False, name=None)``: Gaussian error linear unit,
     ``x * P(X <= x)`` for ``X ~ N(0, 1)``; ``approximate=True`` uses the tanh form."""
@@ -555,19 +555,21 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     return add(x * cast(inv, x.dtype), cast(shift, x.dtype), name=name)
 
 
-@export("nn.fused_batch_norm")
+@export(v1=["nn.fused_batch_norm"])
 def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
                      data_format="NHWC", is_training=True, name=None,
                      exponential_avg_factor=1.0):
-    """``tf.nn.fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
-    data_format='NHWC', is_training=True, name=None, exponential_avg_factor=1.0)``:
-    batch normalization of a 4-D ``x`` over all axes but the channel axis.
+    """TF1 ``tf.nn.fused_batch_norm(x, scale, offset, mean=None, variance=None,
+    epsilon=0.001, data_format='NHWC', is_training=True, name=None,
+    exponential_avg_factor=1.0)``: batch normalization of a 4-D ``x`` over all axes but
+    the channel axis.
 
     Returns:
       ``(y, batch_mean, batch_variance)``. In training ``y`` uses the biased batch
       variance while the returned variance is the unbiased (``n / (n - 1)``) one, and with
       ``exponential_avg_factor`` != 1 both are blended into ``mean``/``variance`` as TF does.
-      In inference ``mean`` and ``variance`` are used and returned.
+      In inference ``mean`` and ``variance`` are used and returned. As with TF's fused
+      op, gradients flow only from ``y``, and not into ``mean``/``variance``.
     """
     x = convert_to_tensor(x, name="x")
     if x.shape.rank is not None and x.shape.rank != 4:
@@ -585,11 +587,12 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001,
             out_mean, out_var = (1 - f) * mean + f * bmean, (1 - f) * variance + f * unbiased
         else:
             out_mean, out_var = bmean, unbiased
+        out_mean, out_var = stop_gradient(out_mean), stop_gradient(out_var)
     else:
         if mean is None or variance is None:
             raise ValueError("fused_batch_norm with is_training=False needs mean and variance")
-        bmean, bvar = convert_to_tensor(mean), convert_to_tensor(variance)
-        out_mean, out_var = bmean, bvar
+        bmean = out_mean = stop_gradient(convert_to_tensor(mean))
+        bvar = out_var = stop_gradient(convert_to_tensor(variance))
     y = batch_normalization(x, reshape(bmean, bshape), reshape(bvar, bshape),
                             reshape(offset, bshape), reshape(scale, bshape), epsilon, name=name)
     return y, out_mean, out_var

@@ -56,7 +56,35 @@ def operator_table():
     }
 
 
+def _elementwise_equality(t):
+    """TF2 compares tensors elementwise (eager and tf.function); TF1 graphs by identity."""
+    if type(t).__name__ == "EagerTensor":
+        return True
+    return getattr(t.graph, "is_function_graph", False)
+
+
+def _equality(negate):
+    def method(self, other):
+        if other is None or not _elementwise_equality(self):
+            return (self is not other) if negate else (self is other)
+        import numflow.ops.math_elementwise as me
+        try:
+            return (me.not_equal if negate else me.equal)(self, other)
+        except (TypeError, ValueError):
+            return negate
+    return method
+
+
 def install_operators(*classes):
+    """Installs the operator table; tensor classes also get TF2's elementwise ``==``."""
     table = operator_table()
     for cls in classes:
         _install(cls, table)
+
+
+def install_tensor_equality(cls):
+    """``==``/``!=`` elementwise for eager and traced tensors, identity in TF1 graphs;
+    tensors stay hashable by identity (TF2 makes them unhashable; numflow is lenient)."""
+    cls.__eq__ = _equality(False)
+    cls.__ne__ = _equality(True)
+    cls.__hash__ = lambda self: id(self)

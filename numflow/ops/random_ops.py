@@ -36,9 +36,9 @@ _FLOATS = (dtypes.float16, dtypes.float32, dtypes.float64)
 
 
 # ---- seeds ---------------------------------------------------------------------------------
-@export("random.get_seed", v1=["random.get_seed", "get_seed"])
+@export(v1=["random.get_seed", "get_seed"])
 def get_seed(op_seed):
-    """``tf.random.get_seed(op_seed)``: the ``(seed, seed2)`` pair a random op uses, from the
+    """TF1 ``tf.random.get_seed(op_seed)``: the ``(seed, seed2)`` pair a random op uses, from the
     graph-level (or eager global) seed and ``op_seed``; ``(None, None)`` when neither is
     set. With only the graph seed, each call takes the graph's next op counter value."""
     if context.executing_eagerly():

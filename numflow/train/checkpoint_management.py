@@ -260,7 +260,8 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 @export(v1=["train.checkpoint_exists"])
 def checkpoint_exists(checkpoint_prefix):
     """True if a checkpoint (its ``.index`` file, or a V1 file) exists at
-    ``checkpoint_prefix``, which may be a glob pattern (``tf.compat.v1.train.checkpoint_exists``)."""
+    ``checkpoint_prefix``, which may be a glob pattern
+    (``tf.compat.v1.train.checkpoint_exists``)."""
     prefix = os.fspath(checkpoint_prefix)
     return bool(glob.glob(glob.escape(prefix) + ".index") or glob.glob(prefix + ".index")
                 or (os.path.isfile(prefix)))

@@ -281,6 +281,32 @@ class UniformUnitScaling(Initializer):
         return {"factor": self.factor, "seed": self.seed, "dtype": self.dtype.name}
 
 
+@export(v1=["initializers.identity"])
+class Identity(Initializer):
+    """``tf.compat.v1.initializers.identity(gain=1.0, dtype=tf.float32)``: ``gain`` times the
+    identity matrix (2-D shapes only).
+
+    Raises:
+      ValueError: (when called) a shape that is not 2-D.
+    """
+
+    def __init__(self, gain=1.0, dtype=dtypes.float32):
+        self.gain = gain
+        self.dtype = dtypes.as_dtype(dtype)
+
+    def __call__(self, shape, dtype=None, partition_info=None):
+        from numflow.ops.linalg_ops import eye
+        from numflow.ops.math_ops import multiply
+        shape = _shape_list(shape)
+        if len(shape) != 2:
+            raise ValueError("Identity matrix initializer can only be used for 2D matrices.")
+        dtype = _dtype(dtype, self.dtype)
+        return multiply(eye(shape[0], shape[1], dtype=dtype), self.gain)
+
+    def get_config(self):
+        return {"gain": self.gain, "dtype": self.dtype.name}
+
+
 def _variance_scaling_fn(scale, mode, distribution, doc):
     def make(seed=None):
         return VarianceScaling(scale, mode, distribution, seed)

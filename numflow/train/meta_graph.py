@@ -41,6 +41,8 @@ def _b64(data):
 
 
 def _encode(value, where):
+    if isinstance(value, np.generic):   # before float: np.float64 subclasses float
+        return {"__npscalar__": _encode_array(np.asarray(value), where)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -55,8 +57,6 @@ def _encode(value, where):
         return {"__shape__": value.as_list() if value.rank is not None else None}
     if isinstance(value, np.ndarray):
         return _encode_array(value, where)
-    if isinstance(value, np.generic):
-        return {"__npscalar__": _encode_array(np.asarray(value), where)}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, where) for v in value]}
     if isinstance(value, list):

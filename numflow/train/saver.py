@@ -140,7 +140,8 @@ class Saver:
 
     def recover_last_checkpoints(self, checkpoint_paths):
         """Takes over ``checkpoint_paths`` (that exist) as this Saver's kept checkpoints,
-        e.g. after a restart: ``saver.recover_last_checkpoints(state.all_model_checkpoint_paths)``."""
+        e.g. after a restart:
+        ``saver.recover_last_checkpoints(state.all_model_checkpoint_paths)``."""
         mtimes = []
         for p in checkpoint_paths:
             try:

@@ -188,3 +188,13 @@ def test_keras_style_consumption_of_an_infinite_dataset():
     seen = [next(batches)[1] for _ in range(5)]      # steps_per_epoch spans passes
     assert [len(b) for b in seen] == [32, 18, 32, 18, 32]
     assert all(type(a) is np.ndarray for a in next(batches))
+
+
+def test_one_shot_iterator_over_computed_graph_tensors(graph):
+    x = tf.cast(tf.constant(np.arange(6).reshape(3, 2)), tf.float32)
+    ds = D.from_tensor_slices((x, tf.constant([1, 2, 3]) * 2)).batch(2)
+    xb, yb = ds.make_one_shot_iterator().get_next()
+    assert xb.shape.as_list() == [None, 2] and xb.dtype == tf.float32
+    with tf.Session() as sess:
+        assert sess.run(yb).tolist() == [2, 4]
+        assert sess.run(xb).tolist() == [[4.0, 5.0]]

@@ -274,9 +274,21 @@ def test_depthwise_conv2d_rate_and_native():
     y = tf1.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], "SAME", rate=[2, 2])
     np.testing.assert_allclose(y.numpy(), ref_conv(x, w, dilations=(2, 2), depthwise=True),
                                rtol=1e-4, atol=1e-5)
-    y = tf.nn.depthwise_conv2d_native(x, w, [1, 2, 2, 1], "VALID")
+    y = tf1.nn.depthwise_conv2d_native(x, w, [1, 2, 2, 1], "VALID")
     np.testing.assert_allclose(y.numpy(), ref_conv(x, w, (2, 2), "VALID", depthwise=True),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_convolution_dispatches_on_rank():
+    x, w = rnd(2, 7, 6, 3), rnd(3, 3, 3, 4)
+    np.testing.assert_allclose(tf.nn.convolution(x, w, padding="SAME", dilations=2).numpy(),
+                               ref_conv(x, w, dilations=(2, 2)), rtol=1e-4, atol=1e-5)
+    x1, w1 = rnd(2, 9, 3), rnd(3, 3, 4)
+    np.testing.assert_allclose(tf1.nn.convolution(x1, w1, "VALID", strides=[2]).numpy(),
+                               ref_conv(x1[:, None], w1[None], (1, 2), "VALID")[:, 0],
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError):
+        tf.nn.convolution(tf.ones([1, 2, 2, 2, 1]), tf.ones([1, 1, 1, 1, 1]))
 
 
 def test_conv1d():

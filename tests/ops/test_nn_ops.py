@@ -313,18 +313,18 @@ def test_fused_batch_norm(fmt):
         y = (a - a.mean(axes, keepdims=True)) / np.sqrt(a.var(axes, keepdims=True) + 1e-3)
         return [y * s.reshape(shape) + o.reshape(shape), a.mean(axes), a.var(axes) * n / (n - 1)]
     small = x[:2, :, :3, :3] if fmt == "NCHW" else x[:2, :3, :3]
-    check_op(lambda a, s, o: list(tf.nn.fused_batch_norm(a, s, o, data_format=fmt)),
+    check_op(lambda a, s, o: list(tf1.nn.fused_batch_norm(a, s, o, data_format=fmt)),
              [x, scale, offset], ref, rtol=1e-4, grad=False)
     n = small.size / c
-    check_op(lambda a, s, o: tf.nn.fused_batch_norm(a, s, o, data_format=fmt)[0],
+    check_op(lambda a, s, o: tf1.nn.fused_batch_norm(a, s, o, data_format=fmt)[0],
              [small, scale, offset], lambda a, s, o: ref(a, s, o)[0], rtol=1e-4)
     m, v = x.mean(axes), x.var(axes)
-    check_op(lambda a, s, o, mm, vv: tf.nn.fused_batch_norm(a, s, o, mm, vv, is_training=False,
+    check_op(lambda a, s, o, mm, vv: tf1.nn.fused_batch_norm(a, s, o, mm, vv, is_training=False,
                                                             data_format=fmt)[0],
              [x, scale, offset, m, v], lambda a, s, o, mm, vv: (a - mm.reshape(shape)) /
              np.sqrt(vv.reshape(shape) + 1e-3) * s.reshape(shape) + o.reshape(shape),
              rtol=1e-4, grad=False)
-    _, m2, v2 = tf.nn.fused_batch_norm(x, scale, offset, m, v, data_format=fmt,
+    _, m2, v2 = tf1.nn.fused_batch_norm(x, scale, offset, m, v, data_format=fmt,
                                        exponential_avg_factor=0.25)
     np.testing.assert_allclose(m2.numpy(), m, rtol=1e-5, atol=1e-6)   # batch mean == m
     np.testing.assert_allclose(v2.numpy(), 0.75 * v + 0.25 * v * x.size / c / (x.size / c - 1),

@@ -153,8 +153,8 @@ def test_eager_seed_rules():
     np.testing.assert_array_equal(g1, g2)
     assert not np.array_equal(g1[0], g1[1])
     tf.random.set_seed(None)
-    assert tf.random.get_seed(None) == (None, None)
-    assert tf.random.get_seed(5) == (87654321, 5)
+    assert tf1.random.get_seed(None) == (None, None)
+    assert tf1.get_seed(5) == (87654321, 5)
 
 
 def test_uniform_ranges_and_errors():
@@ -201,6 +201,42 @@ def test_categorical():
         tf.random.categorical(tf.ones([3]), 2)
 
 
+# Recorded from TensorFlow 2.21 (tf.compat.v1 graph, one Session, two runs of each op).
+TF_SHUFFLE_50_SEED9 = [
+    [23, 46, 13, 7, 2, 8, 0, 16, 18, 15, 21, 31, 12, 32, 14, 3, 19, 24, 33, 44, 25, 49, 29, 11,
+     28, 43, 27, 40, 41, 10, 38, 36, 34, 9, 1, 17, 20, 26, 22, 37, 39, 48, 30, 35, 6, 45, 42,
+     47, 5, 4],
+    [31, 48, 34, 7, 45, 32, 37, 47, 0, 24, 15, 9, 2, 42, 25, 44, 39, 1, 28, 38, 21, 4, 12, 20,
+     22, 43, 10, 3, 14, 11, 30, 17, 6, 5, 33, 29, 27, 41, 46, 18, 35, 40, 49, 16, 8, 36, 23, 13,
+     26, 19]]
+TF_SHUFFLE_ROWS_SEED3 = [14, 4, 12, 16, 18, 2, 10, 6, 8, 0]
+TF_MULTINOMIAL_SEED4 = [[[2, 2, 1, 2, 2, 1, 1], [0, 0, 0, 0, 0, 1, 1], [0, 2, 1, 2, 1, 1, 2]],
+                        [[0, 0, 2, 0, 2, 1, 0], [0, 0, 0, 1, 0, 0, 0], [2, 2, 0, 2, 2, 1, 2]]]
+TF_CATEGORICAL_SEED5 = [[[0, 2], [0, 0], [0, 1]], [[0, 0], [0, 0], [2, 0]]]
+TF_DROPOUT_KEEP_SEED11 = ["00110001110010010101", "10011000111011110000", "10101110001100000111",
+                          "11001000101010010101", "10010101010111010111", "01001111110111011100"]
+
+
+def test_shuffle_categorical_dropout_match_tensorflow():
+    with tf.Graph().as_default():
+        s1 = tf1.random_shuffle(tf1.constant(np.arange(50)), seed=9)
+        s2 = tf1.random_shuffle(tf1.constant(np.arange(20).reshape(10, 2)), seed=3)
+        logits = tf1.constant(np.log([[0.2, 0.3, 0.5], [0.9, 0.05, 0.05], [0.3, 0.3, 0.4]]),
+                              tf.float32)
+        m1 = tf1.multinomial(logits, 7, seed=4)
+        m2 = tf1.random.categorical(logits, 2, seed=5)
+        x = tf1.placeholder(tf.float32, [6, 20])
+        d = tf1.nn.dropout(x, keep_prob=0.5, seed=11)
+        with tf1.Session() as sess:
+            assert [sess.run(s1).tolist() for _ in range(2)] == TF_SHUFFLE_50_SEED9
+            assert sess.run(s2)[:, 0].tolist() == TF_SHUFFLE_ROWS_SEED3
+            assert [sess.run(m1).tolist() for _ in range(2)] == TF_MULTINOMIAL_SEED4
+            assert [sess.run(m2).tolist() for _ in range(2)] == TF_CATEGORICAL_SEED5
+            kept = sess.run(d, {x: np.ones((6, 20))})
+    assert ["".join("1" if v else "0" for v in row) for row in kept] == TF_DROPOUT_KEEP_SEED11
+    np.testing.assert_array_equal(kept[kept != 0], 2.0)
+
+
 ROWS = add_rows([
     Row("RandomStandardNormal", None, [], custom=lambda: check_op_seed_cases("normal")),
     Row("RandomUniform", None, [], custom=lambda: check_op_seed_cases("uniform_f"),
@@ -212,7 +248,11 @@ ROWS = add_rows([
     Row("RandomUniformInt", None, [], custom=lambda: check_op_seed_cases("uniform_int")),
     Row("TruncatedNormal", None, [], custom=lambda: check_op_seed_cases("truncated")),
     Row("RandomShuffle", None, [], custom=test_shuffle),
+    Row("RandomShuffle", None, [], custom=test_shuffle_categorical_dropout_match_tensorflow,
+        name="tf_numbers"),
     Row("Multinomial", None, [], custom=test_categorical),
+    Row("Multinomial", None, [], custom=test_shuffle_categorical_dropout_match_tensorflow,
+        name="tf_numbers"),
 ])
 
 

@@ -1,6 +1,7 @@
 """Callbacks that write files: ``ModelCheckpoint``, ``BackupAndRestore``, ``CSVLogger``."""
 import collections
 import csv
+import io
 import json
 import os
 import re
@@ -273,7 +274,8 @@ class CSVLogger(Callback):
     """Streams the epoch results to a CSV file (``tf.keras.callbacks.CSVLogger(filename,
     separator=",", append=False)``): an ``epoch`` column then the sorted metric names (the
     ``val_`` columns are added up front when validation metrics are missing). With
-    ``append`` an existing file is continued and its header is not repeated."""
+    ``append`` an existing file is continued and its header is not repeated. The file is
+    rewritten atomically after every epoch, so a crash never leaves a torn line."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -284,18 +286,16 @@ class CSVLogger(Callback):
         self.keys = None
         self.append_header = True
         self.csv_file = None
+        self._previous = ""
 
     def on_train_begin(self, logs=None):
-        if self.append:
-            if os.path.exists(self.filename):
-                with open(self.filename, encoding="utf-8") as f:
-                    self.append_header = not bool(len(f.readline()))
-            mode = "a"
-        else:
-            mode = "w"
-        if self.csv_file is not None and not self.csv_file.closed:
-            self.csv_file.close()
-        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
+        self._previous = ""
+        self.append_header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8", newline="") as f:
+                self._previous = f.read()
+            self.append_header = not self._previous
+        self.csv_file = io.StringIO()
         self.writer = None
         self.keys = None
 
@@ -313,6 +313,8 @@ class CSVLogger(Callback):
             self.keys = sorted(logs)
             if self.keys and not any(k.startswith("val_") for k in self.keys):
                 self.keys.extend([f"val_{k}" for k in self.keys])
+        if self.csv_file is None:
+            self.on_train_begin()
         if self.writer is None:
             class _Dialect(csv.excel):
                 delimiter = self.sep
@@ -324,9 +326,8 @@ class CSVLogger(Callback):
         row = collections.OrderedDict({"epoch": epoch})
         row.update((key, handle_value(logs.get(key, "NA"))) for key in self.keys)
         self.writer.writerow(row)
-        self.csv_file.flush()
+        with atomic_write(self.filename, "w") as f:
+            f.write(self._previous + self.csv_file.getvalue())
 
     def on_train_end(self, logs=None):
-        if self.csv_file is not None and not self.csv_file.closed:
-            self.csv_file.close()
         self.writer = None

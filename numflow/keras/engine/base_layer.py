@@ -6,6 +6,8 @@ numflow's public ops. Called on KerasTensors (functional API) the layer runs ``c
 on placeholders inside a scratch graph to learn the output shapes and records a Node.
 Weights, sublayers (attributes, lists, dicts) and losses are collected recursively.
 """
+import contextlib
+
 import numpy as np
 
 import numflow as tf
@@ -116,7 +118,18 @@ class Layer(ConnectivityMixin):
         return inputs
 
     def get_config(self):
-        """The constructor arguments as a JSON-friendly dict (base: name, trainable, dtype)."""
+        """The constructor arguments as a JSON-friendly dict (base: name, trainable, dtype).
+
+        Raises:
+          NotImplementedError: for a subclass whose ``__init__`` takes arguments of its own
+            but that does not override ``get_config``.
+        """
+        if type(self).get_config is Layer.get_config:
+            extra = utils.extra_init_args(type(self), Layer.__init__)
+            if extra:
+                raise NotImplementedError(
+                    f"Layer {type(self).__name__} has arguments {extra} in `__init__` and "
+                    f"therefore must override `get_config()`.")
         config = {"name": self.name, "trainable": self.trainable}
         if hasattr(self, "_batch_input_shape"):
             config["batch_input_shape"] = self._batch_input_shape
@@ -133,7 +146,7 @@ class Layer(ConnectivityMixin):
         in a scratch graph (override for layers that cannot be traced)."""
         from numflow.eager.function import FuncGraph
         from numflow.ops.array_ops import placeholder
-        structure = _shapes_to_structure(input_shape)
+        structure = utils.shapes_to_structure(input_shape)
         with FuncGraph("keras_shape").as_default():
             inputs = nest.map_structure(lambda s: placeholder(self._dtype, s), structure)
             self._maybe_build(inputs)
@@ -218,7 +231,7 @@ class Layer(ConnectivityMixin):
         args, kwargs, training = self._resolve_training(args, kwargs)
         previous_mask = None
         if self.supports_masking or self._expects_mask_arg:
-            previous_mask = _collect_masks(inputs)
+            previous_mask = utils.collect_masks(inputs)
             if self._get_call_info()[2] and kwargs.get("mask") is None and \
                     previous_mask is not None:
                 kwargs["mask"] = previous_mask
@@ -230,7 +243,11 @@ class Layer(ConnectivityMixin):
         try:
             if not self.built:
                 self._maybe_build(inputs)
-            outputs = self.call(*args, **kwargs)
+            if tf.executing_eagerly():
+                outputs = self.call(*args, **kwargs)
+            else:   # graph ops get the layer's name scope ("dense/MatMul")
+                with tf.name_scope(self.name):
+                    outputs = self.call(*args, **kwargs)
         finally:
             ctx.depth -= 1
             ctx.training.pop()
@@ -282,7 +299,8 @@ class Layer(ConnectivityMixin):
             input_shapes = nest.map_structure(lambda x: tf.TensorShape(x.shape), inputs)
         if not getattr(type(self).build, "_is_default", False):
             stack = utils.call_context.name_stack
-            scope = _null() if stack and stack[-1] == self.name else utils.name_scope(self.name)
+            scope = contextlib.nullcontext() if stack and stack[-1] == self.name \
+                else utils.name_scope(self.name)
             with tf.init_scope(), scope:
                 self.build(input_shapes)
         Layer.build(self, input_shapes)
@@ -403,7 +421,7 @@ class Layer(ConnectivityMixin):
         weights = list(self._own_weights()[0])
         for layer in self._flatten_layers(include_self=False, recursive=False):
             weights.extend(layer.trainable_weights)
-        return _dedup(weights)
+        return utils.dedup(weights)
 
     @property
     def non_trainable_weights(self):
@@ -417,12 +435,12 @@ class Layer(ConnectivityMixin):
             weights = own_t + own_n
             for layer in self._flatten_layers(include_self=False, recursive=False):
                 weights.extend(layer.weights)
-        return _dedup(weights)
+        return utils.dedup(weights)
 
     @property
     def weights(self):
         """All variables: trainable ones first, then non-trainable ones."""
-        return _dedup(self.trainable_weights + self.non_trainable_weights)
+        return utils.dedup(self.trainable_weights + self.non_trainable_weights)
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
@@ -571,39 +589,3 @@ class Layer(ConnectivityMixin):
     def submodules(self):
         """Every sublayer, recursively."""
         return tuple(self._flatten_layers(include_self=False))
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _dedup(weights):
-    seen, out = set(), []
-    for w in weights:
-        if id(w) not in seen:
-            seen.add(id(w))
-            out.append(w)
-    return out
-
-
-def _shapes_to_structure(input_shape):
-    """Turns ``(None, 3)`` into one shape and ``[(None, 3), (None, 4)]`` into a list."""
-    if isinstance(input_shape, tf.TensorShape):
-        return input_shape
-    if isinstance(input_shape, (list, tuple)) and input_shape and all(
-            isinstance(s, (list, tuple, tf.TensorShape)) for s in input_shape):
-        return [tf.TensorShape(s) for s in input_shape]
-    if isinstance(input_shape, dict):
-        return {k: tf.TensorShape(v) for k, v in input_shape.items()}
-    return tf.TensorShape(input_shape)
-
-
-def _collect_masks(inputs):
-    masks = [utils.get_mask(x) for x in nest.flatten(inputs)]
-    if all(m is None for m in masks):
-        return None
-    return utils.unnest_if_single(masks) if isinstance(inputs, (list, tuple)) else masks[0]

@@ -20,8 +20,15 @@ class _CallContext(threading.local):
 
 call_context = _CallContext()
 
-# Masks live beside tensors (tensors have __slots__), keyed weakly by identity.
-_MASKS = weakref.WeakKeyDictionary()
+# Masks live beside tensors (tensors have __slots__ and compare elementwise), keyed by id
+# and dropped when the tensor is collected.
+_MASKS = {}
+
+
+def _forget(key):
+    def callback(_ref):
+        _MASKS.pop(key, None)
+    return callback
 
 
 def get_mask(x):
@@ -29,10 +36,10 @@ def get_mask(x):
     m = getattr(x, "_keras_mask", None)
     if m is not None:
         return m
-    try:
-        return _MASKS.get(x)
-    except TypeError:
+    entry = _MASKS.get(id(x))
+    if entry is None or entry[0]() is not x:
         return None
+    return entry[1]
 
 
 def set_mask(x, mask):
@@ -40,11 +47,12 @@ def set_mask(x, mask):
     if hasattr(type(x), "_keras_mask_slot"):
         x._keras_mask = mask
         return
+    key = id(x)
+    if mask is None:
+        _MASKS.pop(key, None)
+        return
     try:
-        if mask is None:
-            _MASKS.pop(x, None)
-        else:
-            _MASKS[x] = mask
+        _MASKS[key] = (weakref.ref(x, _forget(key)), mask)
     except TypeError:
         pass
 
@@ -127,3 +135,46 @@ def unnest_if_single(x):
     if isinstance(x, (list, tuple)) and len(x) == 1:
         return x[0]
     return x
+
+
+def shapes_to_structure(input_shape):
+    """Turns ``(None, 3)`` into one shape and ``[(None, 3), (None, 4)]`` into a list."""
+    if isinstance(input_shape, tf.TensorShape):
+        return input_shape
+    if isinstance(input_shape, (list, tuple)) and input_shape and all(
+            isinstance(s, (list, tuple, tf.TensorShape)) for s in input_shape):
+        return [tf.TensorShape(s) for s in input_shape]
+    if isinstance(input_shape, dict):
+        return {k: tf.TensorShape(v) for k, v in input_shape.items()}
+    return tf.TensorShape(input_shape)
+
+
+def collect_masks(inputs):
+    """The masks attached to ``inputs`` (same nesting for lists), or None if none."""
+    masks = [get_mask(x) for x in nest.flatten(inputs)]
+    if all(m is None for m in masks):
+        return None
+    return unnest_if_single(masks) if isinstance(inputs, (list, tuple)) else masks[0]
+
+
+def extra_init_args(cls, base_init):
+    """The names of ``cls.__init__``'s own arguments (beyond Layer's)."""
+    if cls.__init__ is base_init:
+        return []
+    try:
+        params = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    base = {"self", "trainable", "name", "dtype", "dynamic"}
+    return [p.name for p in params if p.name not in base and
+            p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def dedup(weights):
+    """``weights`` without repeats (by identity), order kept."""
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out

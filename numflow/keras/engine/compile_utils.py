@@ -272,10 +272,11 @@ def _accuracy_or_ce(metrics_mod, key, y_t, y_p, loss):
     loss_name = getattr(loss, "__name__", None) or getattr(loss, "name", None) or \
         (loss if isinstance(loss, str) else "")
     loss_name = str(loss_name).lower()
-    y_p_last = y_p.shape[-1] if y_p is not None and y_p.shape.rank else None
-    y_t_rank = y_t.shape.rank if y_t is not None and hasattr(y_t, "shape") else None
-    y_p_rank = y_p.shape.rank if y_p is not None else None
-    y_t_last = y_t.shape[-1] if y_t_rank else None
+    y_p_shape = tf.TensorShape(y_p.shape) if y_p is not None else tf.TensorShape(None)
+    y_t_shape = tf.TensorShape(y_t.shape) if hasattr(y_t, "shape") else tf.TensorShape(None)
+    y_p_last = y_p_shape[-1] if y_p_shape.rank else None
+    y_t_rank, y_p_rank = y_t_shape.rank, y_p_shape.rank
+    y_t_last = y_t_shape[-1] if y_t_rank else None
     is_binary = "binary" in loss_name or y_p_last == 1
     is_sparse = "sparse" in loss_name or (
         y_t_rank is not None and y_p_rank is not None and

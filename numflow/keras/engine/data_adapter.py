@@ -37,9 +37,7 @@ def unpack_x_y_sample_weight(data):
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The inverse of ``unpack_x_y_sample_weight``."""
     if y is None:
-        if not isinstance(x, (list, tuple)) or len(x) != 1:
-            return x
-        return (x,)
+        return (x,) if nest.is_nested(x) else x
     if sample_weight is None:
         return (x, y)
     return (x, y, sample_weight)
@@ -59,6 +57,15 @@ def _cast_floats(a):
     if a is not None and a.dtype == np.float64 and backend.floatx() != "float64":
         return a.astype(backend.floatx())
     return a
+
+
+def _scalar_lists_to_arrays(v):
+    """A (nested) Python list of numbers becomes one array, as Keras treats it."""
+    if isinstance(v, list) and v and all(isinstance(e, (int, float, bool, list)) for e in v):
+        arr = np.asarray(v)
+        if arr.dtype != object:
+            return arr
+    return v
 
 
 def _is_array_structure(x):
@@ -84,7 +91,26 @@ def class_weight_to_sample_weight(y, class_weight):
     return table[labels]
 
 
-class ArrayAdapter:
+class DataAdapter:
+    """The protocol every adapter follows."""
+
+    def num_batches(self):
+        """Batches per epoch, or None when unknown."""
+        raise NotImplementedError
+
+    def should_recreate_iterator(self):
+        """Whether each epoch starts a fresh pass (else one iterator spans all epochs)."""
+        return True
+
+    def epoch_iterator(self):
+        """A generator of batches for one pass."""
+        raise NotImplementedError
+
+    def on_epoch_end(self):
+        """Called after every epoch."""
+
+
+class ArrayAdapter(DataAdapter):
     """Batches in-memory arrays; reshuffles every epoch when ``shuffle`` is set
     (``'batch'`` shuffles the batch order only)."""
 
@@ -121,11 +147,9 @@ class ArrayAdapter:
         """Batches per epoch."""
         return self._steps or self._num_batches
 
-    def should_recreate_iterator(self):
-        return True
-
     def _pack(self, arrays):
-        return nest.pack_sequence_as(self._structure, arrays)
+        x, y, sw = nest.pack_sequence_as(self._structure, arrays)
+        return pack_x_y_sample_weight(x, y, sw)
 
     def epoch_iterator(self):
         """A generator of ``(x, y, sample_weight)`` batches for one epoch."""
@@ -154,11 +178,8 @@ class ArrayAdapter:
                 if produced >= steps:
                     return
 
-    def on_epoch_end(self):
-        pass
 
-
-class DatasetAdapter:
+class DatasetAdapter(DataAdapter):
     """Reads batches from a ``tf.data.Dataset`` (its ``_numpy_batches`` fast path)."""
 
     def __init__(self, dataset, steps=None):
@@ -181,11 +202,8 @@ class DatasetAdapter:
         for element in self._dataset._numpy_batches():
             yield unpack_x_y_sample_weight(element)
 
-    def on_epoch_end(self):
-        pass
 
-
-class GeneratorAdapter:
+class GeneratorAdapter(DataAdapter):
     """Reads batches from a Python generator or iterator (consumed once)."""
 
     def __init__(self, generator, steps=None):
@@ -202,11 +220,8 @@ class GeneratorAdapter:
         for element in self._gen:
             yield _batch_to_arrays(unpack_x_y_sample_weight(element))
 
-    def on_epoch_end(self):
-        pass
 
-
-class SequenceAdapter:
+class SequenceAdapter(DataAdapter):
     """Reads batches from a ``keras.utils.Sequence``; ``shuffle`` permutes batch order."""
 
     def __init__(self, sequence, steps=None, shuffle=False):
@@ -216,9 +231,6 @@ class SequenceAdapter:
 
     def num_batches(self):
         return self._steps or len(self._seq)
-
-    def should_recreate_iterator(self):
-        return True
 
     def epoch_iterator(self):
         order = list(range(len(self._seq)))
@@ -254,6 +266,7 @@ def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, s
             x, (list, tuple, dict, np.ndarray)) and not hasattr(x, "shape")):
         _no_targets(y, sample_weight, "a generator")
         return GeneratorAdapter(x, steps)
+    x, y, sample_weight = (_scalar_lists_to_arrays(v) for v in (x, y, sample_weight))
     if x is None or not _is_array_structure(x):
         raise ValueError(f"Failed to find data adapter that can handle input: {type(x)}, "
                          f"{type(y)}")

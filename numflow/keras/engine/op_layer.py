@@ -56,7 +56,7 @@ class TFOpLambda(Layer):
     def __init__(self, function, **kwargs):
         self.function = function
         self._fn = resolve_function(function)
-        kwargs.setdefault("name", backend_name(function))
+        kwargs.setdefault("name", _backend_name(function))
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
 
@@ -74,7 +74,7 @@ class TFOpLambda(Layer):
         return cls(**config)
 
 
-def backend_name(function):
+def _backend_name(function):
     from numflow.keras import backend
     return backend.unique_object_name("tf." + function, zero_based=True)
 
@@ -109,7 +109,7 @@ class SlicingOpLambda(TFOpLambda):
     def __init__(self, function="__operators__.getitem", **kwargs):
         self.function = function
         self._fn = None
-        kwargs.setdefault("name", backend_name(function))
+        kwargs.setdefault("name", _backend_name(function))
         kwargs.setdefault("autocast", False)
         Layer.__init__(self, **kwargs)
 

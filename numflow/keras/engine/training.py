@@ -14,6 +14,7 @@ import numflow as tf
 from numflow.framework import nest
 from numflow.keras.engine import compile_utils, data_adapter, training_loops
 from numflow.keras.engine.base_layer import Layer
+from numflow.keras.engine.base_layer_utils import dedup as _dedup
 
 
 def _is_functional_init(args, kwargs):
@@ -45,7 +46,9 @@ class Model(Layer):
         from numflow.keras.engine.functional import Functional
         if _is_functional_init(args, kwargs) and not isinstance(self, Functional):
             # A subclass calling super().__init__(inputs, outputs): make it functional.
-            self.__class__ = type(type(self).__name__, (type(self), Functional), {})
+            cls = type(self)
+            self.__class__ = type(cls.__name__, (cls, Functional),
+                                  {"__module__": cls.__module__, "__doc__": cls.__doc__})
             Functional.__init__(self, *args, **kwargs)
             return
         if args:
@@ -77,6 +80,40 @@ class Model(Layer):
     def layers(self):
         """The model's direct sublayers, in order."""
         return list(self._flatten_layers(include_self=False, recursive=False))
+
+    # Keras orders a model's variables layer by layer (``get_weights`` / ``set_weights``
+    # and weight files rely on it); its own variables come after its layers'.
+    @property
+    def weights(self):
+        """All variables, layer by layer (each layer's trainable ones, then the rest)."""
+        out = []
+        for layer in self._flatten_layers(include_self=False, recursive=False):
+            out.extend(layer.weights)
+        own_t, own_n = self._own_weights()
+        return _dedup(out + own_t + own_n)
+
+    @property
+    def trainable_weights(self):
+        """The trainable variables of the layers, in layer order (empty when frozen)."""
+        if not self.trainable:
+            return []
+        out = []
+        for layer in self._flatten_layers(include_self=False, recursive=False):
+            out.extend(layer.trainable_weights)
+        return _dedup(out + self._own_weights()[0])
+
+    @property
+    def non_trainable_weights(self):
+        """The non-trainable variables (all of them when the model is frozen)."""
+        out = []
+        for layer in self._flatten_layers(include_self=False, recursive=False):
+            out.extend(layer.non_trainable_weights if self.trainable else layer.weights)
+        own_t, own_n = self._own_weights()
+        return _dedup(out + (own_n if self.trainable else own_t + own_n))
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
 
     def get_layer(self, name=None, index=None):
         """The layer called ``name`` or at position ``index`` of ``layers``.
@@ -115,9 +152,9 @@ class Model(Layer):
             self.built = True
             return
         from numflow.eager.function import FuncGraph
-        from numflow.keras.engine.base_layer import _shapes_to_structure
+        from numflow.keras.engine.base_layer_utils import shapes_to_structure
         from numflow.ops.array_ops import placeholder
-        structure = _shapes_to_structure(input_shape)
+        structure = shapes_to_structure(input_shape)
         with FuncGraph("build_graph").as_default():
             inputs = nest.map_structure(lambda s: placeholder(self._dtype, s), structure)
             self(inputs, training=False)
@@ -248,7 +285,9 @@ class Model(Layer):
 
     def _wrap_step(self, step):
         if self.run_eagerly:
-            return step
+            def eager_step(data):
+                return step(nest.map_structure(_to_tensor, data))
+            return eager_step
         return tf.function(step)
 
     def make_train_function(self, force=False):
@@ -416,6 +455,10 @@ class Model(Layer):
 
     def __deepcopy__(self, memo):
         raise TypeError("Keras models cannot be deep-copied; use keras.models.clone_model().")
+
+
+def _to_tensor(x):
+    return tf.convert_to_tensor(x) if isinstance(x, np.ndarray) else x
 
 
 def _whole(adapter):

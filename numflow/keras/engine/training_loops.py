@@ -2,6 +2,7 @@
 validation and the conversion of step results to Python numbers."""
 import numpy as np
 
+import numflow as tf
 from numflow.framework import nest
 from numflow.keras.engine import data_adapter
 
@@ -38,6 +39,10 @@ def _callback_list(model, callbacks, verbose, epochs, steps):
 
 
 def _verbose(verbose):
+    if not tf.executing_eagerly():
+        raise NotImplementedError("Model.fit/evaluate/predict with eager execution disabled "
+                                  "(TF1 graph mode); call the model on placeholders and train "
+                                  "it with a Session instead")
     return 1 if verbose == "auto" else verbose
 
 

@@ -4,7 +4,7 @@ The layer modules listed in ``_MODULES`` are imported and their public classes e
 here; a module added later (convolution, pooling, recurrent, normalization, merge...) is
 one more entry in that list.
 """
-import importlib
+import importlib as _importlib
 
 from numflow.keras.engine.base_layer import Layer  # noqa: F401
 from numflow.keras.engine.input_layer import Input, InputLayer  # noqa: F401
@@ -20,6 +20,7 @@ from numflow.keras.layers.serialization import deserialize, get, serialize  # no
 _MODULES = (
     "numflow.keras.layers.core",
     "numflow.keras.layers.convolutional",
+    "numflow.keras.layers.convolutional_depthwise",
     "numflow.keras.layers.pooling",
     "numflow.keras.layers.reshaping",
     "numflow.keras.layers.activation_layers",
@@ -29,11 +30,12 @@ _MODULES = (
     "numflow.keras.layers.recurrent_cells",
     "numflow.keras.layers.recurrent",
     "numflow.keras.layers.wrappers",
+    "numflow.keras.layers.preprocessing",
 )
 
 
 def _export(module_name):
-    module = importlib.import_module(module_name)
+    module = _importlib.import_module(module_name)
     names = getattr(module, "__all__", None)
     if names is None:
         names = [n for n in vars(module) if not n.startswith("_")

@@ -145,6 +145,7 @@ class Softmax(_Elementwise):
 
     def call(self, inputs, mask=None):
         if mask is not None:
+            mask = tf.convert_to_tensor(mask)
             if mask.shape.rank is not None and inputs.shape.rank is not None and \
                     mask.shape.rank > inputs.shape.rank:
                 raise ValueError(f"The `mask` must be broadcastable to `inputs` and must not "

@@ -1,97 +1,25 @@
 """Convolution layers (``tf.keras.layers.Conv1D``, ``Conv2D``, ``Conv3D``,
-``Conv1DTranspose``, ``Conv2DTranspose``, ``SeparableConv1D``, ``SeparableConv2D``,
-``DepthwiseConv1D``, ``DepthwiseConv2D``), written with numflow's ``tf.nn`` convolutions.
+``Conv1DTranspose``, ``Conv2DTranspose``), written with numflow's ``tf.nn`` convolutions;
+the depthwise and separable ones are in ``convolutional_depthwise.py``.
 
-Weights have Keras's names, shapes and creation order (``kernel`` then ``bias``;
-``depthwise_kernel``, ``pointwise_kernel``, ``bias`` for separable convolutions), so
+Weights have Keras's names, shapes and creation order (``kernel`` then ``bias``), so
 weights saved by Keras load with ``set_weights``. 1-D layers run as 2-D convolutions over
 a height of 1; ``Conv3D`` stacks its depth taps on the channel axis and runs one 2-D
 convolution over the output depth folded into the batch.
 """
 import numflow as tf
-from numflow.keras import activations, backend, constraints, initializers, regularizers
+from numflow.keras import activations, constraints, initializers, regularizers
 from numflow.keras.engine.base_layer import Layer
 from numflow.keras.engine.input_spec import InputSpec
-from numflow.ops import array_manip, conv_ops
+from numflow.keras.layers.conv_utils import (conv_output_length, deconv_output_length,
+                                              normalize_data_format, normalize_padding,
+                                              normalize_tuple)
+from numflow.ops import array_manip
 
 __all__ = [
-    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "SeparableConv1D",
-    "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Convolution1D", "Convolution2D",
-    "Convolution3D", "Convolution2DTranspose", "SeparableConvolution1D",
-    "SeparableConvolution2D"
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Convolution1D",
+    "Convolution2D", "Convolution3D", "Convolution2DTranspose"
 ]
-
-
-# ---- argument helpers (Keras's conv_utils) ---------------------------------------------------
-def normalize_tuple(value, n, name, allow_zero=False):
-    """An int or an iterable of ``n`` ints -> a tuple of ``n`` ints (ValueError otherwise)."""
-    if isinstance(value, int):
-        values = (value,) * n
-    else:
-        try:
-            values = tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received {name}={value}") from None
-        if len(values) != n:
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received {name}={value}")
-    low = 0 if allow_zero else 1
-    if any(v < low for v in values):
-        raise ValueError(f"The `{name}` argument must be a tuple of {n} integers >= {low}. "
-                         f"Received {name}={value}")
-    return values
-
-
-def normalize_padding(padding, allowed=("valid", "same")):
-    """Lower-cases ``padding`` and checks it is one of ``allowed``."""
-    p = str(padding).lower()
-    if p not in allowed:
-        raise ValueError(f"The `padding` argument must be one of {list(allowed)}. "
-                         f"Received: padding={padding}")
-    return p
-
-
-def normalize_data_format(value):
-    """``None`` -> ``backend.image_data_format()``; checks the value."""
-    if value is None:
-        value = backend.image_data_format()
-    v = str(value).lower()
-    if v not in ("channels_first", "channels_last"):
-        raise ValueError(f"The `data_format` argument must be one of 'channels_first', "
-                         f"'channels_last'. Received: data_format={value}")
-    return v
-
-
-def conv_output_length(length, filter_size, padding, stride, dilation=1):
-    """The output length of a convolution along one axis (None stays None)."""
-    if length is None:
-        return None
-    dilated = (filter_size - 1) * dilation + 1
-    if padding in ("same", "causal"):
-        out = length
-    elif padding == "valid":
-        out = length - dilated + 1
-    else:   # full
-        out = length + dilated - 1
-    return max((out + stride - 1) // stride, 0)
-
-
-def deconv_output_length(length, filter_size, padding, output_padding=None, stride=1,
-                         dilation=1):
-    """The output length of a transposed convolution along one axis (Keras's rule); works
-    on ints and on scalar tensors."""
-    if length is None:
-        return None
-    k = filter_size + (filter_size - 1) * (dilation - 1)
-    if output_padding is None:
-        if padding == "valid":
-            return length * stride + max(k - stride, 0)
-        if padding == "full":
-            return length * stride - (stride + k - 2)
-        return length * stride
-    pad = {"same": k // 2, "valid": 0, "full": k - 1}[padding]
-    return (length - 1) * stride + k - 2 * pad + output_padding
 
 
 def _ser(module, value):
@@ -115,6 +43,9 @@ class _BaseConv(Layer):
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
                  bias_regularizer=None, bias_constraint=None, paddings=("valid", "same"),
                  **kwargs):
+        groups = kwargs.pop("groups", 1)          # tf.keras 2 configs of every conv carry it
+        if groups not in (1, None):
+            raise ValueError(f"{type(self).__name__} does not support groups={groups}")
         super().__init__(**kwargs)
         self.rank = rank
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size")
@@ -500,226 +431,8 @@ class Conv2DTranspose(_ConvTranspose):
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
 
 
-class _DepthwiseBase(_BaseConv):
-    """Depthwise (per-channel) convolution, optionally followed by a pointwise one."""
-
-    def __init__(self, rank, kernel_size, strides, padding, depth_multiplier, data_format,
-                 dilation_rate, activation, use_bias, depthwise_initializer, bias_initializer,
-                 depthwise_regularizer, bias_regularizer, activity_regularizer,
-                 depthwise_constraint, bias_constraint, **kwargs):
-        super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
-                         activation, use_bias, bias_initializer, bias_regularizer,
-                         bias_constraint, activity_regularizer=activity_regularizer, **kwargs)
-        self.depth_multiplier = int(depth_multiplier)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-
-    def _add_depthwise(self, c, name):
-        return self.add_weight(
-            name=name, shape=self.kernel_size + (c, self.depth_multiplier),
-            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint, trainable=True, dtype=self.dtype)
-
-    def _depthwise(self, x, kernel):
-        fmt = "NCHW" if self.data_format == "channels_first" else "NHWC"
-        strides, dilations = self.strides, self.dilation_rate
-        if self.rank == 1:
-            x = array_manip.expand_dims(x, 2 if fmt == "NCHW" else 1)
-            kernel = array_manip.expand_dims(kernel, 0)
-            strides, dilations = (1,) + strides, (1,) + dilations
-        y = tf.nn.depthwise_conv2d(x, kernel, (1,) + tuple(strides) + (1,),
-                                   self.padding.upper(), data_format=fmt, dilations=dilations)
-        if self.rank == 1:
-            y = array_manip.squeeze(y, [2 if fmt == "NCHW" else 1])
-        return y
-
-    def _length(self, n, i):
-        return conv_output_length(n, self.kernel_size[i], self.padding, self.strides[i],
-                                  self.dilation_rate[i])
-
-    def _depthwise_config(self):
-        config = self._base_config()
-        config.update({"depth_multiplier": self.depth_multiplier,
-                       "depthwise_initializer": _ser(initializers, self.depthwise_initializer),
-                       "depthwise_regularizer": _ser(regularizers, self.depthwise_regularizer),
-                       "depthwise_constraint": _ser(constraints, self.depthwise_constraint)})
-        return config
-
-
-class DepthwiseConv(_DepthwiseBase):
-    """Depthwise convolution: each input channel convolved with its own
-    ``depth_multiplier`` filters (``keras.layers.DepthwiseConv1D/2D``).
-
-    Args:
-      kernel_size, strides, padding, data_format, dilation_rate: as for Conv2D.
-      depth_multiplier: output channels per input channel.
-      activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
-      bias_regularizer, activity_regularizer, depthwise_constraint, bias_constraint.
-
-    Weights: ``kernel`` of shape ``kernel_size + (in_channels, depth_multiplier)`` (Keras 3's
-    name; also reachable as ``depthwise_kernel``), then ``bias`` of shape
-    ``(in_channels * depth_multiplier,)``.
-    """
-
-    def build(self, input_shape):
-        c = self._input_channels(input_shape)
-        self.kernel = self._add_depthwise(c, "kernel")
-        self._add_bias(c * self.depth_multiplier)
-        self.built = True
-
-    @property
-    def depthwise_kernel(self):
-        """The depthwise kernel (tf.keras 2 attribute name)."""
-        return self.kernel
-
-    def call(self, inputs):
-        out = self._finish(self._depthwise(inputs, self.kernel))
-        if not tf.executing_eagerly():
-            out.set_shape(self.compute_output_shape(inputs.shape))
-        return out
-
-    def compute_output_shape(self, input_shape):
-        c = tf.TensorShape(input_shape)[self._channel_axis]
-        return self._output_shape(input_shape, None if c is None else c * self.depth_multiplier,
-                                  self._length)
-
-    def get_config(self):
-        return self._depthwise_config()
-
-
-def _depthwise_init(rank):
-    def init(self, kernel_size, strides=(1,) * rank, padding="valid", depth_multiplier=1,
-             data_format=None, dilation_rate=(1,) * rank, activation=None, use_bias=True,
-             depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-             depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-             depthwise_constraint=None, bias_constraint=None, **kwargs):
-        _DepthwiseBase.__init__(self, rank, kernel_size, strides, padding, depth_multiplier,
-                                data_format, dilation_rate, activation, use_bias,
-                                depthwise_initializer, bias_initializer, depthwise_regularizer,
-                                bias_regularizer, activity_regularizer, depthwise_constraint,
-                                bias_constraint, **kwargs)
-    return init
-
-
-class DepthwiseConv1D(DepthwiseConv):
-    """``keras.layers.DepthwiseConv1D(kernel_size, strides=1, padding='valid',
-    depth_multiplier=1, data_format=None, dilation_rate=1, activation=None, use_bias=True,
-    ...)``: depthwise convolution over ``[batch, steps, channels]``."""
-    __init__ = _depthwise_init(1)
-
-
-class DepthwiseConv2D(DepthwiseConv):
-    """``keras.layers.DepthwiseConv2D(kernel_size, strides=(1, 1), padding='valid',
-    depth_multiplier=1, data_format=None, dilation_rate=(1, 1), activation=None,
-    use_bias=True, depthwise_initializer='glorot_uniform', ...)``: each channel is
-    convolved with its own filters, giving ``in_channels * depth_multiplier`` channels
-    (MobileNet's building block)."""
-    __init__ = _depthwise_init(2)
-
-
-class SeparableConv(_DepthwiseBase):
-    """Depthwise-separable convolution: a depthwise convolution, then a 1x1 convolution
-    mixing channels (``keras.layers.SeparableConv1D/2D``).
-
-    Args:
-      filters: output channels of the pointwise step.
-      kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier: of the
-        depthwise step.
-      depthwise_/pointwise_/bias_ initializer, regularizer, constraint; activation, use_bias.
-
-    Weights: ``depthwise_kernel`` ``kernel_size + (in_channels, depth_multiplier)``,
-    ``pointwise_kernel`` ``(1,) * rank + (in_channels * depth_multiplier, filters)``, then
-    ``bias`` ``(filters,)``.
-    """
-
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, depth_multiplier=1, activation=None,
-                 use_bias=True, depthwise_initializer="glorot_uniform",
-                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, depthwise_constraint=None, pointwise_constraint=None,
-                 bias_constraint=None, **kwargs):
-        super().__init__(rank, kernel_size, strides, padding, depth_multiplier, data_format,
-                         dilation_rate, activation, use_bias, depthwise_initializer,
-                         bias_initializer, depthwise_regularizer, bias_regularizer,
-                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
-        self.filters = int(filters)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-
-    def build(self, input_shape):
-        c = self._input_channels(input_shape)
-        self.depthwise_kernel = self._add_depthwise(c, "depthwise_kernel")
-        self.pointwise_kernel = self.add_weight(
-            name="pointwise_kernel",
-            shape=(1,) * self.rank + (c * self.depth_multiplier, self.filters),
-            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint, trainable=True, dtype=self.dtype)
-        self._add_bias(self.filters)
-        self.built = True
-
-    def call(self, inputs):
-        y = self._depthwise(inputs, self.depthwise_kernel)
-        fmt = _channels_first_to_nf(self.data_format, self.rank)
-        if self.rank == 1:
-            y = tf.nn.conv1d(y, self.pointwise_kernel, 1, "VALID", data_format=fmt)
-        else:
-            y = tf.nn.conv2d(y, self.pointwise_kernel, 1, "VALID", data_format=fmt)
-        out = self._finish(y)
-        if not tf.executing_eagerly():
-            out.set_shape(self.compute_output_shape(inputs.shape))
-        return out
-
-    def compute_output_shape(self, input_shape):
-        return self._output_shape(input_shape, self.filters, self._length)
-
-    def get_config(self):
-        config = self._depthwise_config()
-        config.update({"filters": self.filters,
-                       "pointwise_initializer": _ser(initializers, self.pointwise_initializer),
-                       "pointwise_regularizer": _ser(regularizers, self.pointwise_regularizer),
-                       "pointwise_constraint": _ser(constraints, self.pointwise_constraint)})
-        return config
-
-
-def _separable_init(rank):
-    def init(self, filters, kernel_size, strides=(1,) * rank, padding="valid", data_format=None,
-             dilation_rate=(1,) * rank, depth_multiplier=1, activation=None, use_bias=True,
-             depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-             bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
-             bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-             pointwise_constraint=None, bias_constraint=None, **kwargs):
-        SeparableConv.__init__(self, rank, filters, kernel_size, strides, padding, data_format,
-                               dilation_rate, depth_multiplier, activation, use_bias,
-                               depthwise_initializer, pointwise_initializer, bias_initializer,
-                               depthwise_regularizer, pointwise_regularizer, bias_regularizer,
-                               activity_regularizer, depthwise_constraint,
-                               pointwise_constraint, bias_constraint, **kwargs)
-    return init
-
-
-class SeparableConv1D(SeparableConv):
-    """``keras.layers.SeparableConv1D(filters, kernel_size, strides=1, padding='valid',
-    data_format=None, dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
-    ...)``: depthwise-separable 1-D convolution."""
-    __init__ = _separable_init(1)
-
-
-class SeparableConv2D(SeparableConv):
-    """``keras.layers.SeparableConv2D(filters, kernel_size, strides=(1, 1), padding='valid',
-    data_format=None, dilation_rate=(1, 1), depth_multiplier=1, activation=None,
-    use_bias=True, depthwise_initializer='glorot_uniform',
-    pointwise_initializer='glorot_uniform', ...)``: depthwise-separable 2-D convolution
-    (Xception)."""
-    __init__ = _separable_init(2)
-
-
 # Keras's aliases.
 Convolution1D = Conv1D
 Convolution2D = Conv2D
 Convolution3D = Conv3D
 Convolution2DTranspose = Conv2DTranspose
-SeparableConvolution1D = SeparableConv1D
-SeparableConvolution2D = SeparableConv2D

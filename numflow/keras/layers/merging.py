@@ -290,7 +290,10 @@ def batch_dot(x, y, axes=None):
     out = tf.matmul(x3, y3)
     final = rest_x + rest_y
     if not final:
-        return tf.reshape(out, [-1, 1])
+        out = tf.reshape(out, [-1, 1])
+        if not tf.executing_eagerly():
+            out.set_shape([xs[0], 1])
+        return out
     dyn_x, dyn_y = tf.shape(x), tf.shape(y)
     dims = [bx] + [s if s is not None else dyn_x[i + 1] for i, s in enumerate(rest_x)] + \
         [s if s is not None else dyn_y[i + 2] for i, s in enumerate(rest_y)]

@@ -11,7 +11,7 @@ import math
 import numflow as tf
 from numflow.keras.engine.base_layer import Layer
 from numflow.keras.engine.input_spec import InputSpec
-from numflow.keras.layers.convolutional import normalize_data_format
+from numflow.keras.layers.conv_utils import normalize_data_format
 
 __all__ = [
     "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
@@ -45,6 +45,8 @@ class _SpatialDropout(_Noise):
     """Drops whole feature maps: one keep/drop decision per (example, channel)."""
 
     def __init__(self, rank, rate, data_format=None, seed=None, **kwargs):
+        if kwargs.pop("noise_shape", None) is not None:   # in tf.keras 2 configs, always None
+            raise ValueError(f"{type(self).__name__} computes its own noise_shape")
         super().__init__(seed=seed, **kwargs)
         self.rank = rank
         self.rate = _check_rate(rate, "rate")

@@ -152,6 +152,8 @@ class BatchNormalization(Layer):
         return tf.reshape(mean, shape), tf.reshape(var, shape)
 
     def call(self, inputs, training=None, mask=None):
+        if mask is not None:
+            mask = tf.convert_to_tensor(mask)
         if mask is not None and mask.shape.rank is not None and inputs.shape.rank is not None \
                 and mask.shape.rank != inputs.shape.rank - 1:
             raise ValueError(f"The mask provided should be one dimension less than the inputs. "

@@ -9,8 +9,8 @@ over pixels.
 import numflow as tf
 from numflow.keras.engine.base_layer import Layer
 from numflow.keras.engine.input_spec import InputSpec
-from numflow.keras.layers.convolutional import (conv_output_length, normalize_data_format,
-                                                normalize_padding, normalize_tuple)
+from numflow.keras.layers.conv_utils import (conv_output_length, normalize_data_format,
+                                              normalize_padding, normalize_tuple)
 from numflow.ops import array_gather, array_manip, reductions
 
 __all__ = [
@@ -180,7 +180,7 @@ class GlobalPooling(Layer):
         if self._reduce == "max":
             return reductions.reduce_max(inputs, axis=axes, keepdims=self.keepdims)
         if mask is not None and self.rank == 1:
-            m = tf.cast(mask, inputs.dtype)
+            m = tf.cast(tf.convert_to_tensor(mask), inputs.dtype)
             m = array_manip.expand_dims(m, 1 if self.data_format == "channels_first" else 2)
             total = tf.reduce_sum(inputs * m, axis=axes, keepdims=self.keepdims)
             return total / tf.reduce_sum(m, axis=axes, keepdims=self.keepdims)

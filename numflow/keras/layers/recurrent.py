@@ -193,12 +193,11 @@ class RNN(Layer):
     def _step_function(self, x, training):
         """``(per-step inputs, step(inputs_t, states) -> (output, states))``."""
         cell = self.cell
-        if hasattr(cell, "project_inputs") and hasattr(cell, "step"):
+        if all(hasattr(cell, a) for a in ("project_inputs", "step", "sequence_weights")):
             projected = cell.project_inputs(x, training=training)
-            u = cell.recurrent_kernel.value() if hasattr(cell.recurrent_kernel, "value") \
-                else cell.recurrent_kernel
+            weights = cell.sequence_weights()
             return (tf.unstack(projected, axis=1),
-                    lambda xt, states: cell.step(xt, states, training, u))
+                    lambda xt, states: cell.step(xt, states, training, weights))
         takes_training = "training" in cells_lib._call_args(cell)
         single = not isinstance(cell.state_size, (list, tuple))
 
@@ -218,6 +217,8 @@ class RNN(Layer):
             sequences = sequences[0]
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        if mask is not None:
+            mask = tf.convert_to_tensor(mask)
         x = sequences
         if self.time_major:
             x = array_manip.transpose(x, [1, 0] + list(range(2, x.shape.rank)))

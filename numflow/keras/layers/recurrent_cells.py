@@ -28,6 +28,11 @@ def _ser(module, value):
     return module.serialize(value) if value is not None else None
 
 
+def _read(variable):
+    """A variable's value as a tensor (one read, reused by every time step)."""
+    return variable.value() if hasattr(variable, "value") else variable
+
+
 class DropoutRNNCellMixin:
     """Per-sequence dropout masks for a cell (``get_dropout_mask``,
     ``get_recurrent_dropout_mask``, ``reset_dropout_mask``)."""
@@ -152,6 +157,10 @@ class _GatedCell(DropoutRNNCellMixin, Layer):
             out.set_shape([x.shape[0], x.shape[1], self.gates * self.units])
         return out
 
+    def sequence_weights(self):
+        """What ``step`` needs from the recurrent kernel, read once per sequence."""
+        return _read(self.recurrent_kernel)
+
     def _recurrent_input(self, h, training):
         if training and 0 < self.recurrent_dropout < 1:
             return h * self.get_recurrent_dropout_mask(h)
@@ -216,9 +225,10 @@ class SimpleRNNCell(_GatedCell):
                          recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
                          seed, **kwargs)
 
-    def step(self, xp, states, training=False, recurrent_kernel=None):
-        """The recurrent half of a step; ``xp`` is the projected input."""
-        u = self.recurrent_kernel if recurrent_kernel is None else recurrent_kernel
+    def step(self, xp, states, training=False, weights=None):
+        """The recurrent half of a step; ``xp`` is the projected input and ``weights``
+        what ``sequence_weights()`` returned (read once per sequence)."""
+        u = self.sequence_weights() if weights is None else weights
         h = self.activation(xp + tf.matmul(self._recurrent_input(states[0], training), u))
         return h, [h]
 
@@ -260,16 +270,15 @@ class LSTMCell(_GatedCell):
                                        init((2 * u,), dtype=dtype)], axis=0)
         return bias_initializer
 
-    def step(self, xp, states, training=False, recurrent_kernel=None):
-        """The recurrent half of a step; ``xp`` is the projected input."""
-        h, c = states[0], states[1]
-        u, n = self.recurrent_kernel if recurrent_kernel is None else recurrent_kernel, \
-            self.units
-        z = xp + tf.matmul(self._recurrent_input(h, training), u)
-        s = self.recurrent_activation(z)           # i, f, o read from one activation
-        g = self.activation(z[:, 2 * n:3 * n])
-        c = s[:, n:2 * n] * c + s[:, :n] * g
-        h = s[:, 3 * n:] * self.activation(c)
+    def step(self, xp, states, training=False, weights=None):
+        """The recurrent half of a step: one matrix product for the four gates, then one
+        split (``xp`` is the projected input)."""
+        u = self.sequence_weights() if weights is None else weights
+        z = xp + tf.matmul(self._recurrent_input(states[0], training), u)
+        i, f, g, o = array_manip.split(z, 4, axis=1)
+        act, rec = self.activation, self.recurrent_activation
+        c = rec(f) * states[1] + rec(i) * act(g)
+        h = rec(o) * act(c)
         return h, [h, c]
 
     def get_config(self):
@@ -313,23 +322,32 @@ class GRUCell(_GatedCell):
             return None
         return self.bias[0] if self.reset_after else self.bias
 
-    def step(self, xp, states, training=False, recurrent_kernel=None):
-        """The recurrent half of a step; ``xp`` is the projected input."""
+    def sequence_weights(self):
+        """The recurrent kernel and recurrent bias read once per sequence (the kernel split
+        in two blocks when ``reset_after=False``)."""
+        u = _read(self.recurrent_kernel)
+        if self.reset_after:
+            return u, (None if self.bias is None else self.bias[1])
+        return tuple(array_manip.split(u, [2 * self.units, self.units], axis=1)), None
+
+    def step(self, xp, states, training=False, weights=None):
+        """The recurrent half of a step (``xp`` is the projected input)."""
         h = states[0]
-        u, n = self.recurrent_kernel if recurrent_kernel is None else recurrent_kernel, \
-            self.units
+        u, rb = self.sequence_weights() if weights is None else weights
         hr = self._recurrent_input(h, training)
+        act, rec = self.activation, self.recurrent_activation
+        xz, xr, xh = array_manip.split(xp, 3, axis=1)
         if self.reset_after:
             inner = tf.matmul(hr, u)
-            if self.bias is not None:
-                inner = inner + self.bias[1]
-            zr = self.recurrent_activation(xp[:, :2 * n] + inner[:, :2 * n])
-            z, r = zr[:, :n], zr[:, n:]
-            hh = self.activation(xp[:, 2 * n:] + r * inner[:, 2 * n:])
+            if rb is not None:
+                inner = inner + rb
+            iz, ir, ih = array_manip.split(inner, 3, axis=1)
+            z, r = rec(xz + iz), rec(xr + ir)
+            hh = act(xh + r * ih)
         else:
-            zr = self.recurrent_activation(xp[:, :2 * n] + tf.matmul(hr, u[:, :2 * n]))
-            z, r = zr[:, :n], zr[:, n:]
-            hh = self.activation(xp[:, 2 * n:] + tf.matmul(r * hr, u[:, 2 * n:]))
+            iz, ir = array_manip.split(tf.matmul(hr, u[0]), 2, axis=1)
+            z, r = rec(xz + iz), rec(xr + ir)
+            hh = act(xh + tf.matmul(r * hr, u[1]))
         h = z * h + (1 - z) * hh
         return h, [h]
 

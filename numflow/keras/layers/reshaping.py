@@ -10,7 +10,7 @@ import numpy as np
 import numflow as tf
 from numflow.keras.engine.base_layer import Layer
 from numflow.keras.engine.input_spec import InputSpec
-from numflow.keras.layers.convolutional import normalize_data_format, normalize_tuple
+from numflow.keras.layers.conv_utils import normalize_data_format, normalize_tuple
 from numflow.ops import array_gather, array_manip
 
 __all__ = [
@@ -44,22 +44,49 @@ def _repeat(x, repeats, axis):
     return tf.reshape(y, tf.stack(new))
 
 
-def _bilinear_axis(x, scale, axis):
-    """Bilinear resizing by ``scale`` along ``axis`` with half-pixel centres."""
+def resize_axis(x, size, axis, interpolation="bilinear"):
+    """Resizes axis ``axis`` of ``x`` to ``size`` as ``tf.image.resize`` does (half-pixel
+    centres, no antialiasing): ``"bilinear"`` is two gathers and a weighted sum,
+    ``"nearest"`` one gather. The source positions are computed in NumPy for a static
+    input size, with numflow ops at run time otherwise."""
     n = x.shape[axis]
-    if n is None:
-        raise ValueError(f"Bilinear up-sampling needs static spatial sizes, got {x.shape}")
-    src = (np.arange(n * scale, dtype=np.float64) + 0.5) / scale - 0.5
-    src = np.clip(src, 0, n - 1)
-    lo = np.floor(src).astype(np.int32)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = (src - lo).astype(x.dtype.as_numpy_dtype)
+    if n == size:
+        return x
+    dst = np.arange(size, dtype=np.float64) + 0.5
+    if n is not None:
+        src = dst * (n / size)
+        if interpolation == "nearest":
+            idx = np.minimum(np.floor(src), n - 1).astype(np.int32)
+            return array_gather.gather(x, idx, axis=axis)
+        src = np.clip(src - 0.5, 0, n - 1)
+        lo = np.floor(src).astype(np.int32)
+        hi = np.minimum(lo + 1, n - 1)
+        frac = tf.constant((src - lo).astype(x.dtype.as_numpy_dtype))
+    else:
+        n_t = tf.cast(tf.shape(x)[axis], tf.float32)
+        last = n_t - 1
+        src = tf.constant(dst.astype(np.float32)) * (n_t / size)
+        if interpolation == "nearest":
+            idx = tf.cast(tf.minimum(tf.floor(src), last), tf.int32)
+            return array_gather.gather(x, idx, axis=axis)
+        src = tf.minimum(tf.maximum(src - 0.5, 0.0), last)
+        lo_f = tf.floor(src)
+        lo = tf.cast(lo_f, tf.int32)
+        hi = tf.cast(tf.minimum(lo_f + 1, last), tf.int32)
+        frac = tf.cast(src - lo_f, x.dtype)
     shape = [1] * x.shape.rank
-    shape[axis] = n * scale
-    w = tf.constant(frac.reshape(shape))
+    shape[axis] = size
+    w = tf.reshape(frac, shape)
     a = array_gather.gather(x, lo, axis=axis)
     b = array_gather.gather(x, hi, axis=axis)
     return a + (b - a) * w
+
+
+def _upsample_bilinear(x, scale, axis):
+    n = x.shape[axis]
+    if n is None:
+        raise ValueError(f"Bilinear up-sampling needs static spatial sizes, got {x.shape}")
+    return resize_axis(x, n * scale, axis)
 
 
 class _UpSampling(Layer):
@@ -78,7 +105,7 @@ class _UpSampling(Layer):
         y = inputs
         for axis, s in zip(_spatial_axes(self.rank, self.data_format), self.size):
             y = _repeat(y, s, axis) if self.interpolation == "nearest" else \
-                _bilinear_axis(y, s, axis)
+                _upsample_bilinear(y, s, axis)
         if not tf.executing_eagerly():
             y.set_shape(self.compute_output_shape(inputs.shape))
         return y

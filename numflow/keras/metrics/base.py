@@ -142,9 +142,18 @@ class Metric:
         self.reset_state()
 
     def __call__(self, *args, **kwargs):
-        """Updates the state with the arguments, then returns ``result()``."""
+        """Updates the state with the arguments, then returns ``result()`` (in a TF1 graph,
+        a result tensor that runs the update first)."""
+        graph = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
+        if graph is None or getattr(graph, "is_function_graph", False):
+            self.update_state(*args, **kwargs)
+            return self.result()
+        first = len(graph.get_operations())
         self.update_state(*args, **kwargs)
-        return self.result()
+        updates = [op for op in graph.get_operations()[first:]
+                   if op.type in ("Assign", "AssignAdd", "AssignSub")]
+        with tf.control_dependencies(updates):
+            return tf.identity(self.result())
 
     def get_config(self):
         """The constructor arguments as a JSON-serialisable dict."""
@@ -263,12 +272,14 @@ def _serialize_fn(fn):
     return metrics.serialize(fn)
 
 
-def wrapper_class(class_name, fn, default_name, doc, params=(), direction="down"):
+def wrapper_class(class_name, fn, default_name, summary, params=(), direction="down"):
     """Builds a ``MeanMetricWrapper`` subclass for ``fn``. ``params`` are (name, default)
     pairs of ``fn``'s keyword arguments; positional arguments follow Keras's order
-    ``(name, dtype, *params)``."""
+    ``(name, dtype, *params)``. The docstring gives Keras's signature."""
     order = ["name", "dtype"] + [p for p, _ in params]
     defaults = dict(params, name=default_name, dtype=None)
+    signature = ", ".join(f"{k}={defaults[k]!r}" for k in order).replace("'", '"')
+    doc = f"{summary} (``tf.keras.metrics.{class_name}({signature})``)."
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(order):

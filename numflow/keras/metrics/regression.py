@@ -12,67 +12,40 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     return -losses.cosine_similarity(y_true, y_pred, axis=axis)
 
 
-_SIG = 'name="{}", dtype=None'
-
-MeanSquaredError = wrapper_class(
-    "MeanSquaredError", losses.mean_squared_error, "mean_squared_error",
-    "Mean of ``square(y_true - y_pred)`` (``tf.keras.metrics.MeanSquaredError("
-    f"{_SIG.format('mean_squared_error')})``).")
-MeanAbsoluteError = wrapper_class(
-    "MeanAbsoluteError", losses.mean_absolute_error, "mean_absolute_error",
-    "Mean of ``abs(y_true - y_pred)`` (``tf.keras.metrics.MeanAbsoluteError("
-    f"{_SIG.format('mean_absolute_error')})``).")
+MeanSquaredError = wrapper_class("MeanSquaredError", losses.mean_squared_error,
+                                 "mean_squared_error", "Mean of ``square(y_true - y_pred)``")
+MeanAbsoluteError = wrapper_class("MeanAbsoluteError", losses.mean_absolute_error,
+                                  "mean_absolute_error", "Mean of ``abs(y_true - y_pred)``")
 MeanAbsolutePercentageError = wrapper_class(
     "MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
-    "mean_absolute_percentage_error",
-    "Mean absolute percentage error (``tf.keras.metrics.MeanAbsolutePercentageError("
-    f"{_SIG.format('mean_absolute_percentage_error')})``).")
+    "mean_absolute_percentage_error", "Mean absolute percentage error")
 MeanSquaredLogarithmicError = wrapper_class(
     "MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
-    "mean_squared_logarithmic_error",
-    "Mean squared logarithmic error (``tf.keras.metrics.MeanSquaredLogarithmicError("
-    f"{_SIG.format('mean_squared_logarithmic_error')})``).")
+    "mean_squared_logarithmic_error", "Mean squared logarithmic error")
 CosineSimilarity = wrapper_class(
     "CosineSimilarity", cosine_similarity, "cosine_similarity",
-    "Mean cosine similarity of labels and predictions (``tf.keras.metrics.CosineSimilarity("
-    f"{_SIG.format('cosine_similarity')}, axis=-1)``).", [("axis", -1)], direction="up")
-LogCoshError = wrapper_class(
-    "LogCoshError", losses.log_cosh, "logcosh",
-    "Mean of ``log(cosh(y_pred - y_true))`` (``tf.keras.metrics.LogCoshError("
-    f"{_SIG.format('logcosh')})``).")
+    "Mean cosine similarity of labels and predictions", [("axis", -1)], direction="up")
+LogCoshError = wrapper_class("LogCoshError", losses.log_cosh, "logcosh",
+                             "Mean of ``log(cosh(y_pred - y_true))``")
 BinaryCrossentropy = wrapper_class(
     "BinaryCrossentropy", losses.binary_crossentropy, "binary_crossentropy",
-    "Mean binary cross-entropy (``tf.keras.metrics.BinaryCrossentropy("
-    f"{_SIG.format('binary_crossentropy')}, from_logits=False, label_smoothing=0)``).",
-    [("from_logits", False), ("label_smoothing", 0)])
+    "Mean binary cross-entropy", [("from_logits", False), ("label_smoothing", 0)])
 CategoricalCrossentropy = wrapper_class(
     "CategoricalCrossentropy", losses.categorical_crossentropy, "categorical_crossentropy",
-    "Mean categorical cross-entropy (``tf.keras.metrics.CategoricalCrossentropy("
-    f"{_SIG.format('categorical_crossentropy')}, from_logits=False, label_smoothing=0, "
-    "axis=-1)``).", [("from_logits", False), ("label_smoothing", 0), ("axis", -1)])
+    "Mean categorical cross-entropy",
+    [("from_logits", False), ("label_smoothing", 0), ("axis", -1)])
 SparseCategoricalCrossentropy = wrapper_class(
     "SparseCategoricalCrossentropy", losses.sparse_categorical_crossentropy,
-    "sparse_categorical_crossentropy",
-    "Mean sparse categorical cross-entropy (``tf.keras.metrics.SparseCategoricalCrossentropy("
-    f"{_SIG.format('sparse_categorical_crossentropy')}, from_logits=False, axis=-1)``).",
+    "sparse_categorical_crossentropy", "Mean sparse categorical cross-entropy",
     [("from_logits", False), ("axis", -1)])
-KLDivergence = wrapper_class(
-    "KLDivergence", losses.kl_divergence, "kl_divergence",
-    "Mean Kullback-Leibler divergence (``tf.keras.metrics.KLDivergence("
-    f"{_SIG.format('kl_divergence')})``).")
-Poisson = wrapper_class(
-    "Poisson", losses.poisson, "poisson",
-    f"Mean Poisson loss (``tf.keras.metrics.Poisson({_SIG.format('poisson')})``).")
-Hinge = wrapper_class(
-    "Hinge", losses.hinge, "hinge",
-    f"Mean hinge loss (``tf.keras.metrics.Hinge({_SIG.format('hinge')})``).")
-SquaredHinge = wrapper_class(
-    "SquaredHinge", losses.squared_hinge, "squared_hinge",
-    f"Mean squared hinge loss (``tf.keras.metrics.SquaredHinge({_SIG.format('squared_hinge')})``).")  # noqa: E501
-CategoricalHinge = wrapper_class(
-    "CategoricalHinge", losses.categorical_hinge, "categorical_hinge",
-    "Mean categorical hinge loss (``tf.keras.metrics.CategoricalHinge("
-    f"{_SIG.format('categorical_hinge')})``).")
+KLDivergence = wrapper_class("KLDivergence", losses.kl_divergence, "kl_divergence",
+                             "Mean Kullback-Leibler divergence")
+Poisson = wrapper_class("Poisson", losses.poisson, "poisson", "Mean Poisson loss")
+Hinge = wrapper_class("Hinge", losses.hinge, "hinge", "Mean hinge loss")
+SquaredHinge = wrapper_class("SquaredHinge", losses.squared_hinge, "squared_hinge",
+                             "Mean squared hinge loss")
+CategoricalHinge = wrapper_class("CategoricalHinge", losses.categorical_hinge,
+                                 "categorical_hinge", "Mean categorical hinge loss")
 
 
 class RootMeanSquaredError(Mean):

@@ -3,7 +3,7 @@
 ``schedules`` module, and ``get`` / ``serialize`` / ``deserialize``."""
 import inspect
 
-from numflow.keras.optimizers import schedules
+from numflow.keras.optimizers import legacy, schedules
 from numflow.keras.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from numflow.keras.optimizers.optimizer import Optimizer
 from numflow.keras.optimizers.sgd import SGD, Adadelta, Adagrad, Ftrl, RMSprop
@@ -58,4 +58,4 @@ def get(identifier):
 
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "schedules", "get", "serialize", "deserialize"]
+           "Nadam", "Ftrl", "schedules", "legacy", "get", "serialize", "deserialize"]

@@ -65,14 +65,15 @@ class Optimizer:
       gradient_accumulation_steps: update only every N steps, with the mean of the
         gradients accumulated since the last update.
       name: the name prefix of the optimizer's variables.
+      decay: (Keras 2) the learning rate is ``lr / (1 + decay * iterations)``; Keras 3
+        ignores this argument, numflow applies it as Keras 2 did.
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        self.decay = float(kwargs.pop("decay", None) or 0.0)
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
         if kwargs:
@@ -213,14 +214,18 @@ class Optimizer:
     @property
     def learning_rate(self):
         """The current learning rate: the variable, or the schedule's value at
-        ``iterations``. Assigning a float sets the variable; assigning a schedule or
+        ``iterations``, divided by ``1 + decay * iterations`` when the Keras 2 ``decay``
+        argument was given. Assigning a float sets the variable; assigning a schedule or
         callable replaces it."""
         lr = self._learning_rate
         if isinstance(lr, schedules_module.LearningRateSchedule):
-            return lr(self._iterations.value())
-        if isinstance(lr, tf.Variable):
-            return lr
-        return lr()
+            lr = lr(self._iterations.value())
+        elif not isinstance(lr, tf.Variable):
+            lr = lr()
+        if self.decay:
+            steps = tf.cast(self._iterations.value(), "float32")
+            lr = tf.cast(lr, "float32") / (1.0 + self.decay * steps)
+        return lr
 
     @learning_rate.setter
     def learning_rate(self, learning_rate):
@@ -243,13 +248,14 @@ class Optimizer:
 
     # ---- applying gradients ----------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
-        """Applies ``(gradient, variable)`` pairs; returns ``iterations``."""
+        """Applies ``(gradient, variable)`` pairs; returns ``iterations`` (in a TF1 graph,
+        the update op to run)."""
         pairs = list(grads_and_vars)
         if not pairs:
             return self._iterations
         grads, variables = zip(*pairs)
-        self.apply(list(grads), list(variables))
-        return self._iterations
+        op = self.apply(list(grads), list(variables))
+        return self._iterations if op is None else op
 
     def apply(self, grads, trainable_variables=None):
         """Updates ``trainable_variables`` with ``grads`` (one per variable). On the first
@@ -280,16 +286,29 @@ class Optimizer:
                 raise ValueError(f"Unknown variables {unknown}: this optimizer can only be "
                                  f"called for the variables it was originally built with. "
                                  f"Create a new optimizer for new variables.")
+        graph = _tf1_graph()
+        first_op = len(graph.get_operations()) if graph is not None else 0
         grads, trainable_variables = self._filter_empty_gradients(grads, trainable_variables)
         grads = [tf.cast(g, _base_dtype(v)) for g, v in zip(grads, trainable_variables)]
         if self.loss_scale_factor is not None:
             grads = [g / self.loss_scale_factor for g in grads]
         self._backend_apply_gradients(grads, trainable_variables)
-        for variable in trainable_variables:
-            constraint = getattr(variable, "constraint", None)
-            if constraint is not None:
-                variable.assign(constraint(variable))
-        self._iterations.assign_add(np.int64(1))
+        if graph is None:
+            for variable in trainable_variables:
+                constraint = getattr(variable, "constraint", None)
+                if constraint is not None:
+                    variable.assign(constraint(variable))
+            self._iterations.assign_add(np.int64(1))
+            return None
+        # TF1 graph: nothing runs unless fetched, so return one op that runs every update,
+        # then the constraints, then the step counter (ordered by control dependencies).
+        updates = [op for op in graph.get_operations()[first_op:] if op.type in _ASSIGN_OPS]
+        with tf.control_dependencies(updates):
+            after = [v.assign(v.constraint(v)) for v in trainable_variables
+                     if getattr(v, "constraint", None) is not None]
+        with tf.control_dependencies(updates + after):
+            increment = self._iterations.assign_add(np.int64(1))
+        return tf.group(*updates, *after, increment, name=f"{self.name}_update")
 
     def _backend_apply_gradients(self, grads, trainable_variables):
         if self.gradient_accumulation_steps:
@@ -444,7 +463,12 @@ class Optimizer:
         (``Optimizer.minimize(loss, var_list, tape=None)``). ``loss`` is a zero-argument
         callable (evaluated under a new tape and scaled by ``scale_loss``), or a tensor
         computed under ``tape`` (scaled by the caller if a ``loss_scale_factor`` is used);
-        ``var_list`` may be a callable. Returns ``iterations``."""
+        ``var_list`` may be a callable. Returns ``iterations``; in a TF1 graph the loss
+        may be a tensor without a tape, and the update op is returned."""
+        if _tf1_graph() is not None and tape is None:      # TF1 graph: symbolic gradients
+            loss = self.scale_loss(loss() if callable(loss) else loss)
+            var_list = list(var_list() if callable(var_list) else var_list)
+            return self.apply_gradients(zip(tf.compat.v1.gradients(loss, var_list), var_list))
         if callable(loss):
             with tf.GradientTape() as tape:
                 if callable(var_list):
@@ -479,7 +503,8 @@ class Optimizer:
                 "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "loss_scale_factor": self.loss_scale_factor,
-                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+                "gradient_accumulation_steps": self.gradient_accumulation_steps,
+                **({"decay": self.decay} if self.decay else {})}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -493,6 +518,17 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+_ASSIGN_OPS = ("Assign", "AssignAdd", "AssignSub")
+
+
+def _tf1_graph():
+    """The default graph when building a TF1 graph (not eager, not a tf.function trace)."""
+    if tf.executing_eagerly():
+        return None
+    graph = tf.compat.v1.get_default_graph()
+    return None if getattr(graph, "is_function_graph", False) else graph
 
 
 def _as_float(value):

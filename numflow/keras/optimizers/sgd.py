@@ -28,9 +28,13 @@ class SGD(_Simple):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name=None,
                  **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
-        if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
+        try:
+            momentum = float(momentum)
+        except (TypeError, ValueError):
+            momentum = -1.0
+        if not 0.0 <= momentum <= 1.0:
             raise ValueError("`momentum` must be a float between [0, 1].")
-        self.momentum = float(momentum)
+        self.momentum = momentum
         self.nesterov = nesterov
 
     def build(self, variables):

@@ -11,8 +11,10 @@ structure) or ``numflow.errors.DataLossError`` (data that fails to read or its c
 naming the file. Datasets that numflow writes carry HDF5's Fletcher-32 checksum, so
 corrupted weight bytes are detected on load.
 """
+import contextlib
 import io
 import os
+import threading
 
 import numpy as np
 
@@ -24,6 +26,37 @@ _SIGNATURE_OFFSETS = (0, 512, 1024, 2048, 4096)
 _ALLOWED_KINDS = "biuf"
 _MAX_ATTR_STRINGS = 1_000_000
 HDF5_ATTR_LIMIT = 64512  # HDF5's object header limit for attributes (Keras splits above it)
+
+
+_GUARD_HEADROOM = 1 << 30
+_guard_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def memory_guard():
+    """Caps the process's address space at its current size plus 1 GiB while libhdf5 reads
+    file data (POSIX only): a corrupt variable-length length field then makes HDF5's
+    allocation fail at once instead of zeroing gigabytes."""
+    try:
+        import resource
+        with open("/proc/self/statm", "rb") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, AttributeError):
+        yield
+        return
+    with _guard_lock:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = current + _GUARD_HEADROOM
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        if soft != resource.RLIM_INFINITY and soft <= limit:
+            yield
+            return
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def h5py():
@@ -145,8 +178,9 @@ class H5Reader:
         try:
             if name not in obj.attrs:
                 return default
-            return obj.attrs[name]
-        except (OSError, KeyError, ValueError, RuntimeError, TypeError) as e:
+            with memory_guard():
+                return obj.attrs[name]
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError, MemoryError) as e:
             raise ValueError(f"{self.name}: cannot read attribute '{name}' of "
                              f"'{_path(obj)}' ({e}).") from None
 
@@ -221,8 +255,9 @@ class H5Reader:
             raise errors.DataLossError(None, None, f"{self.name}: dataset '{where}' declares "
                                        f"{nbytes} bytes but the file has {self._size}.")
         try:
-            value = dataset[()]
-        except (OSError, ValueError, RuntimeError, TypeError, KeyError) as e:
+            with memory_guard():
+                value = dataset[()]
+        except (OSError, ValueError, RuntimeError, TypeError, KeyError, MemoryError) as e:
             raise errors.DataLossError(None, None, f"{self.name}: cannot read dataset "
                                        f"'{where}' (corrupted data? {e}).") from None
         arr = np.array(value, copy=True)
@@ -335,3 +370,13 @@ def h5_bytes(write):
     with h5py().File(buf, "w") as f:
         write(f)
     return buf.getvalue()
+
+
+def set_str_attr(obj, name, text):
+    """Stores a string attribute as a fixed-length byte string (no global-heap reference to
+    corrupt), or as a variable-length one when too long for an attribute header."""
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    if len(data) < HDF5_ATTR_LIMIT - 1024:
+        obj.attrs[name] = np.bytes_(data)
+    else:
+        obj.attrs[name] = data

@@ -44,8 +44,8 @@ def save_weights_to_hdf5_group(f, model):
     """Writes every layer's weights into the open h5py group ``f`` (Keras 2 layout)."""
     layers = model.layers
     h5_utils.save_str_list_attr(f, "layer_names", [layer.name for layer in layers])
-    f.attrs["backend"] = serialization.BACKEND.encode("utf8")
-    f.attrs["keras_version"] = serialization.KERAS_VERSION.encode("utf8")
+    h5_utils.set_str_attr(f, "backend", serialization.BACKEND)
+    h5_utils.set_str_attr(f, "keras_version", serialization.KERAS_VERSION)
     for layer in layers:
         _write_weight_group(f.create_group(layer.name), model_state.layer_weights(layer))
     if "top_level_model_weights" not in f:
@@ -166,15 +166,15 @@ def load_weights(model, reader, by_name=False, skip_mismatch=False):
 def save_model_to_hdf5(model, f, include_optimizer=True):
     """Writes ``model`` into the open h5py file ``f`` (Keras 2's legacy ``.h5`` format)."""
     config = serialization.model_config(model)
-    f.attrs["model_config"] = json.dumps(config).encode("utf8")
-    f.attrs["backend"] = serialization.BACKEND.encode("utf8")
-    f.attrs["keras_version"] = serialization.KERAS_VERSION.encode("utf8")
+    h5_utils.set_str_attr(f, "model_config", json.dumps(config))
+    h5_utils.set_str_attr(f, "backend", serialization.BACKEND)
+    h5_utils.set_str_attr(f, "keras_version", serialization.KERAS_VERSION)
     save_weights_to_hdf5_group(f.create_group("model_weights"), model)
     training = model_state.training_config(model)
     if include_optimizer and training is not None:
-        f.attrs["training_config"] = json.dumps(training).encode("utf8")
+        h5_utils.set_str_attr(f, "training_config", json.dumps(training))
         optimizer = model.optimizer
-        variables = model_state.optimizer_variables(optimizer)
+        variables = model_state.keras2_optimizer_variables(optimizer)
         if getattr(optimizer, "built", True) and variables:
             group = f.create_group("optimizer_weights")
             _write_weight_group(group, variables)

@@ -172,12 +172,49 @@ def training_config(model):
     args = compile_args(model)
     if args is None:
         return None
-    return {"loss": _serialize_entry(args.get("loss"), "loss", False),
+    return {"loss": _canonical_losses(_serialize_entry(args.get("loss"), "loss", False)),
             "metrics": _serialize_entry(args.get("metrics"), "metric", False),
             "weighted_metrics": _serialize_entry(args.get("weighted_metrics"), "metric",
                                                  False),
             "loss_weights": args.get("loss_weights"),
-            "optimizer_config": _serialize_optimizer(model.optimizer, False)}
+            "optimizer_config": _keras2_optimizer_config(model.optimizer)}
+
+
+def _canonical_losses(loss):
+    """Loss aliases (``"mse"``) as full function names (``"mean_squared_error"``): Keras 3's
+    legacy-HDF5 loader cannot resolve the aliases."""
+    from numflow.keras import losses
+    if isinstance(loss, str):
+        fn = losses.ALL_OBJECTS_DICT.get(loss)
+        name = getattr(fn, "__name__", None)
+        return name if name and not isinstance(fn, type) else loss
+    if isinstance(loss, list):
+        return [_canonical_losses(v) for v in loss]
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return {k: _canonical_losses(v) for k, v in loss.items()}
+    return loss
+
+
+def _keras2_optimizer_config(optimizer):
+    """The optimizer as tf.keras 2 wrote it (``Custom>Adam``, ``is_legacy_optimizer:
+    false``), which both tf.keras 2 and Keras 3 read back."""
+    config = _serialize_optimizer(optimizer, False)
+    from numflow.keras import optimizers
+    if config["class_name"] in optimizers.ALL_OBJECTS_DICT:
+        # Keras 3 resolves "Custom>X" through the config's name, which must be X's name
+        config["config"]["name"] = config["class_name"]
+        config["class_name"] = "Custom>" + config["class_name"]
+    config["config"]["is_legacy_optimizer"] = False
+    return config
+
+
+def keras2_optimizer_variables(optimizer):
+    """The optimizer variables in Keras 2's order: iterations and slots, without the
+    learning-rate variable (which Keras 2 keeps in the config)."""
+    variables = optimizer_variables(optimizer)
+    if len(variables) > 1 and "learning_rate" in weight_name(variables[1]):
+        return variables[:1] + variables[2:]
+    return variables
 
 
 def keras3_compile_config(model):

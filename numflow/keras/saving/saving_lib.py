@@ -150,7 +150,7 @@ def write_weights(f, model, include_optimizer=True):
         group = f.require_group(_vars_path(path))
         name = getattr(owners.get(path), "name", None)
         if isinstance(name, str):
-            group.attrs["name"] = name
+            h5_utils.set_str_attr(group, "name", name)
         for i, v in enumerate(variables):
             h5_utils.create_dataset(group, str(i), model_state.value_of(v))
 

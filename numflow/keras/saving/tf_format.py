@@ -236,12 +236,19 @@ def decode_object_graph(data):
 def save_weights(model, prefix):
     """Writes the TF-format checkpoint ``prefix`` and the ``checkpoint`` state file."""
     prefix = os.fspath(prefix)
+    write_weights_checkpoint(model, prefix)
+    write_checkpoint_state(os.path.dirname(prefix) or ".", os.path.basename(prefix))
+
+
+def write_weights_checkpoint(model, prefix, extra_tensors=None):
+    """Writes the checkpoint files of ``prefix`` only (no state file); ``extra_tensors``
+    (name -> array) are stored alongside the model's."""
     order = _assign_keys(model_graph(model))
     tensors = {n.key: model_state.value_of(n.variable) for n in order
                if n.variable is not None}
     tensors[OBJECT_GRAPH_KEY] = encode_object_graph(order)
-    write_checkpoint(prefix, tensors)
-    write_checkpoint_state(os.path.dirname(prefix) or ".", os.path.basename(prefix))
+    tensors.update(extra_tensors or {})
+    write_checkpoint(os.fspath(prefix), tensors)
 
 
 def write_checkpoint_state(directory, name):

@@ -252,14 +252,21 @@ class Progbar:
                 self._values[k] = [v, 1]
         self._seen_so_far = current
         now = time.time()
+        if current == 1 and self._time_after_first_step is None:
+            self._time_after_first_step = now   # the first step (tracing) is not averaged
         if self.verbose == 1:
             if now - self._last_update < self.interval and not finalize:
                 return
             self._write_bar(current, now, finalize)
         elif self.verbose == 2 and finalize:
-            numdigits = int(math.log10(self.target)) + 1 if self.target else 1
-            line = f"{current:{numdigits}d}/{self.target} - {self._time_info(current, now, True)}"
-            line += self._values_info() + "\n"
+            target = self.target or current or 1
+            numdigits = int(math.log10(target)) + 1
+            per_epoch = now - self._time_at_epoch_start
+            line = f"{current:{numdigits}d}/{target} - {now - self._start:.0f}s"
+            line += self._values_info()
+            line += " - " + self._format_per_unit(per_epoch, "epoch")
+            line += " - " + self._format_per_unit(per_epoch / target) + "\n"
+            self._time_at_epoch_start = now
             sys.stdout.write(line)
             sys.stdout.flush()
         self._last_update = now
@@ -309,12 +316,13 @@ class Progbar:
             eta_format = f"{int(eta)}s"
         return f"ETA: {eta_format}"
 
-    def _format_per_unit(self, per_unit):
+    def _format_per_unit(self, per_unit, unit=None):
+        unit = unit or self.unit_name
         if per_unit >= 1 or per_unit == 0:
-            return f"{per_unit:.0f}s/{self.unit_name}"
+            return f"{per_unit:.0f}s/{unit}"
         if per_unit >= 1e-3:
-            return f"{per_unit * 1e3:.0f}ms/{self.unit_name}"
-        return f"{per_unit * 1e6:.0f}us/{self.unit_name}"
+            return f"{per_unit * 1e3:.0f}ms/{unit}"
+        return f"{per_unit * 1e6:.0f}us/{unit}"
 
     def _values_info(self):
         info = ""
@@ -322,7 +330,7 @@ class Progbar:
             info += f" - {k}:"
             total, count = self._values[k]
             avg = float(np.mean(total / max(1, count)))
-            info += f" {avg:.4f}" if abs(avg) > 1e-3 else f" {avg:.4e}"
+            info += f" {avg:.4f}" if avg > 1e-3 else f" {avg:.4e}"
         return info
 
     def _estimate_step_duration(self, current, now):

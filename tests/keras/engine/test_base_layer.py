@@ -196,3 +196,14 @@ def test_mask_propagation_to_layers_accepting_mask():
     x = np.array([[1, 2, 0]])
     Sink()(emb(x))
     np.testing.assert_array_equal(got["mask"].numpy(), [[True, True, False]])
+
+
+def test_get_config_required_for_layers_with_init_args():
+    class NeedsConfig(layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+    with pytest.raises(NotImplementedError, match="must override `get_config"):
+        NeedsConfig(3).get_config()
+    assert layers.Layer(name="plain").get_config()["name"] == "plain"

@@ -234,3 +234,20 @@ def test_functional_input_spec_error():
     model = _mlp()
     with pytest.raises(ValueError, match='layer "mlp" is incompatible'):
         model(np.ones((2, 5), np.float32))
+
+
+def test_subclass_calling_functional_init():
+    class Wrapped(keras.Model):
+        def __init__(self):
+            x = keras.Input((3,))
+            super().__init__(x, layers.Dense(2)(x), name="wrapped")
+
+        def extra(self):
+            return "extra"
+
+    m = Wrapped()
+    assert isinstance(m, Wrapped) and isinstance(m, keras.Model)
+    assert m.output_shape == (None, 2) and m.extra() == "extra"
+    assert m(np.ones((1, 3))).shape == (1, 2)
+    from numflow.keras.engine.base_layer import LAYER_CLASSES
+    assert "Wrapped" not in LAYER_CLASSES

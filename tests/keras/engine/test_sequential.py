@@ -107,3 +107,15 @@ def test_summary_format(capsys):
     assert "Total params: 2,666" in out and "Trainable params: 2,666" in out
     assert "Non-trainable params: 0" in out
     assert all(len(line) == 65 for line in out[1:4])
+
+
+def test_model_weights_are_ordered_layer_by_layer():
+    model = keras.Sequential([layers.Dense(3, input_shape=(2,)), layers.BatchNormalization(),
+                              layers.Dense(1)])
+    assert [w.name for w in model.weights] == [
+        "dense/kernel:0", "dense/bias:0", "batch_normalization/gamma:0",
+        "batch_normalization/beta:0", "batch_normalization/moving_mean:0",
+        "batch_normalization/moving_variance:0", "dense_1/kernel:0", "dense_1/bias:0"]
+    assert [w.name for w in model.non_trainable_weights] == [
+        "batch_normalization/moving_mean:0", "batch_normalization/moving_variance:0"]
+    assert len(model.get_weights()) == 8

@@ -222,3 +222,17 @@ def test_get_serialize_deserialize():
     assert again._fn is metrics.top_k_categorical_accuracy and again._fn_kwargs == {"k": 2}
     with pytest.raises(ValueError):
         metrics.get("no_such_metric")
+
+
+def test_tf1_graph_mode_call_runs_the_update(graph_mode):
+    y = tf.compat.v1.placeholder(tf.int32, [None])
+    p = tf.compat.v1.placeholder(tf.float32, [None, 4])
+    m = metrics.SparseCategoricalAccuracy()
+    value = m(y, p)
+    init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session() as sess:
+        sess.run(init)
+        first = sess.run(value, {y: INP["cls_sparse"][:3], p: INP["cls_pred"][:3]})
+        both = sess.run(value, {y: INP["cls_sparse"][3:], p: INP["cls_pred"][3:]})
+    hits = INP["cls_sparse"] == INP["cls_pred"].argmax(-1)
+    np.testing.assert_allclose([first, both], [hits[:3].mean(), hits.mean()], rtol=1e-6)

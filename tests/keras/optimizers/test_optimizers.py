@@ -313,3 +313,36 @@ def test_get_serialize_deserialize():
     assert optimizers.AdamW().weight_decay == 0.004
     with pytest.raises(ValueError):
         optimizers.AdamW(weight_decay=None)
+
+
+def test_keras2_decay_lr_and_legacy_names():
+    opt = optimizers.legacy.SGD(lr=0.1, decay=0.5)
+    assert isinstance(opt, optimizers.SGD)
+    v = tf.Variable([0.0])
+    for _ in range(3):
+        opt.apply_gradients([(tf.constant([1.0]), v)])
+    np.testing.assert_allclose(v.numpy(), [-(0.1 + 0.1 / 1.5 + 0.1 / 2.0)], rtol=1e-6)
+    np.testing.assert_allclose(opt.learning_rate.numpy(), 0.1 / 2.5, rtol=1e-6)
+    assert optimizers.deserialize(optimizers.serialize(opt)).decay == 0.5
+    assert isinstance(optimizers.legacy.Adam(0.01), optimizers.Adam)
+    from numflow.keras import losses
+    assert losses.Reduction.NONE == "none" and "auto" in losses.Reduction.all()
+    mse = losses.MeanSquaredError(reduction=losses.Reduction.SUM)
+    assert float(mse([[0.0, 1.0]], [[1.0, 1.0]]).numpy()) == 0.5
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "sgd_momentum", "sgd_accum"])
+def test_tf1_graph_mode_update_op(graph_mode, name):
+    variables = [tf.Variable(v) for v in INP["vars"]]
+    grads = [tf.compat.v1.placeholder(tf.float32, v.shape) for v in INP["vars"]]
+    opt = _make(name)
+    update = opt.apply_gradients(zip(grads, variables))
+    init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session() as sess:
+        sess.run(init)
+        for step, g in enumerate(INP["grads"]):
+            sess.run(update, dict(zip(grads, g)))
+            for got, want in zip(sess.run(variables), KERAS["optimizers"][name][step]):
+                np.testing.assert_allclose(got, np.asarray(want, np.float32), rtol=1e-5,
+                                           atol=1e-6)
+        assert sess.run(opt._iterations) == 3
