@@ -114,7 +114,8 @@ class Saver:
             return
         from numflow.ops.array_ops import group, placeholder
         graph = self._graph
-        with graph.as_default(), graph.name_scope(self._name) as scope:
+        with graph.as_default(), graph.control_dependencies(None), \
+                graph.name_scope(self._name) as scope:
             assigns = []
             for i, (name, var) in enumerate(sorted(self._vars.items())):
                 ph = placeholder(var.dtype.base_dtype, var.get_shape(),

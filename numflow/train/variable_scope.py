@@ -310,17 +310,21 @@ def _shape_str(shape):
 
 
 class _clear_name_scope:
-    """Variable names depend only on the variable scope: clears the graph name scope."""
+    """Variable names depend only on the variable scope: clears the graph name scope, and
+    (as TF's ``init_scope``) the control dependencies, so that initializers never wait
+    for the ops of an enclosing ``control_dependencies`` block."""
 
     def __enter__(self):
-        self._ctx = None
+        self._ctxs = []
         if not context.executing_eagerly():
-            self._ctx = context.get_default_graph().name_scope("")
-            self._ctx.__enter__()
+            graph = context.get_default_graph()
+            self._ctxs = [graph.name_scope(""), graph.control_dependencies(None)]
+            for c in self._ctxs:
+                c.__enter__()
 
     def __exit__(self, *exc):
-        if self._ctx is not None:
-            self._ctx.__exit__(*exc)
+        for c in reversed(self._ctxs):
+            c.__exit__(*exc)
         return False
 
 

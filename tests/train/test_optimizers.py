@@ -348,3 +348,21 @@ def test_v1_and_v2_names():
         assert getattr(tf.train, name) is getattr(tfv1.train, name)
         assert not hasattr(tf2.train, name)
     assert tf.train.Optimizer.__doc__
+
+
+def test_minimize_inside_control_dependencies():
+    """The UPDATE_OPS idiom: slot initializers must not depend on the update ops."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [])
+        w = tf.Variable(1.0)
+        counter = tf.Variable(0.0)
+        update = counter.assign_add(x)
+        with tf.control_dependencies([update]):
+            train = tf.train.AdamOptimizer(0.1).minimize(w * w)
+            with tf.variable_scope("s"):
+                v = tf.get_variable("v", [2])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())   # needs no feed
+            sess.run(v.initializer)
+            sess.run(train, {x: 2.0})
+            assert sess.run(counter) == 2.0

@@ -24,7 +24,6 @@ numflow's layers and models take, and validated on the way:
 import contextlib
 import inspect
 import json
-import threading
 
 import numpy as np
 
@@ -46,7 +45,6 @@ NON_MODELING_APIS = frozenset({
 MAX_CONFIG_NODES = 2_000_000
 MAX_CONFIG_DEPTH = 200
 _NUMERIC_KINDS = "biufc"
-_state = threading.local()
 _LAMBDA_MESSAGE = (
     "Requested the deserialization of a `Lambda` layer whose function is Python bytecode "
     "({where}). This carries a potential risk of arbitrary code execution and thus it is "
@@ -57,19 +55,19 @@ _LAMBDA_MESSAGE = (
 # ---- safe mode ---------------------------------------------------------------------------
 def in_safe_mode():
     """Whether deserialization currently refuses code-bearing objects (True unless a loader
-    was called with ``safe_mode=False``). ``Lambda.from_config`` should consult it."""
-    return getattr(_state, "safe_mode", True)
+    was called with ``safe_mode=False``); the same flag ``Lambda.from_config`` consults
+    (``numflow.keras.layers.serialization.SafeModeScope``)."""
+    from numflow.keras.layers import serialization as layer_serialization
+    return layer_serialization.in_safe_mode()
 
 
 @contextlib.contextmanager
 def safe_mode_scope(safe_mode=True):
-    """Sets :func:`in_safe_mode` for the body (the loaders pass their argument here)."""
-    previous = getattr(_state, "safe_mode", True)
-    _state.safe_mode = bool(safe_mode) if safe_mode is not None else previous
-    try:
+    """Sets :func:`in_safe_mode` for the body (the loaders pass their argument here; a file
+    never can)."""
+    from numflow.keras.layers import serialization as layer_serialization
+    with layer_serialization.SafeModeScope(bool(safe_mode)):
         yield
-    finally:
-        _state.safe_mode = previous
 
 
 # ---- registries -----------------------------------------------------------------------------
@@ -271,7 +269,11 @@ class _Normalizer:
         if class_name == "__lambda__":
             if self.safe_mode:
                 raise ValueError(_LAMBDA_MESSAGE.format(where="a Keras 3 `__lambda__`"))
-            return {"class_name": "__lambda__", "config": self.value(config, depth + 1)}
+            if not isinstance(config, dict):
+                raise ValueError("Invalid __lambda__ config.")
+            # Keras 2's [bytecode, defaults, closure] form, which Lambda.from_config loads
+            return [self.value(config.get(k), depth + 1) for k in ("code", "defaults",
+                                                                     "closure")]
         if class_name == "__ellipsis__":
             return Ellipsis
         raise ValueError(f"Unsupported special object '{class_name}' in model config.")

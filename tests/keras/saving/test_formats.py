@@ -289,3 +289,26 @@ def test_clone_model(tmp_path):
     assert [type(l).__name__ for l in clone.layers] == [type(l).__name__ for l in model.layers]
     assert clone.count_params() == model.count_params()
     assert all(a is not b for a, b in zip(clone.weights, model.weights))
+
+
+@pytest.mark.parametrize("path", ["w.h5", "w.weights.h5", "m.h5"])
+def test_flipped_weight_byte_is_detected(tmp_path, path):
+    from numflow.framework import errors
+    model = mlp()
+    marker = np.float32(1.2345678)
+    model.set_weights([np.full_like(w, marker) for w in model.get_weights()])
+    target = tmp_path / path
+    if path == "m.h5":
+        model.save(str(target))
+    else:
+        model.save_weights(str(target))
+    data = bytearray(target.read_bytes())
+    at = data.find(marker.tobytes() * 8)
+    assert at > 0
+    data[at + 5] ^= 0x10
+    target.write_bytes(bytes(data))
+    with pytest.raises(errors.DataLossError, match=path):
+        if path == "m.h5":
+            saving.load_model(str(target))
+        else:
+            mlp().load_weights(str(target))

@@ -265,3 +265,21 @@ def test_deeply_nested_and_huge_configs():
         node = node["x"]
     with pytest.raises(ValueError, match="deeper"):
         saving.model_from_config(deep)
+
+
+def test_lambda_loads_with_safe_mode_false(tmp_path):
+    pytest.importorskip("h5py")
+    model = _lambda_model()
+    x = np.ones((2, 3), "float32")
+    text = model.to_json()
+    with pytest.raises(ValueError, match="safe_mode"):
+        saving.model_from_json(text)
+    clone = saving.model_from_json(text, safe_mode=False)
+    np.testing.assert_allclose(clone.predict(x, verbose=0), 2.0)
+    for path in (tmp_path / "l.h5", tmp_path / "l.keras"):
+        model.save(str(path))
+        with pytest.raises(ValueError, match="safe_mode"):
+            saving.load_model(str(path))
+        loaded = saving.load_model(str(path), safe_mode=False)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), 2.0)
+    assert serialization.in_safe_mode()
