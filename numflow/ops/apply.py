@@ -37,9 +37,10 @@ def _run_eager(opdef, inputs, attrs):
     except errors.OpError:
         raise
     except (ValueError, IndexError, TypeError, ArithmeticError) as e:
-        shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+        shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays)
+        msg = str(e) if str(e).startswith(opdef.name) else f"{opdef.name}: {e}"
         raise errors.InvalidArgumentError(
-            None, None, f"{opdef.name}: {e} (input shapes: [{shapes}])") from e
+            None, None, f"{msg} (input shapes: [{shapes}])") from e
     if opdef.num_outputs == 1:
         result = EagerTensor(out)
         outputs = (result,)

@@ -1,7 +1,13 @@
 """Variable ops: read (VariableV2 in TF1 graphs, ReadVariableOp otherwise) and assignment.
 
 Values live in a RunState (a Session's, or the eager one), keyed by the variable's key.
+A read returns the stored array itself, so an update normally makes a new array. AssignAdd
+and AssignSub update the stored array in place when nothing but the store holds it (no
+fetched value, EagerTensor, plan slot or view refers to it: its reference count says so),
+which is the case for optimizer updates inside a plan once the reads' readers have run.
 """
+import sys
+
 from numflow.framework import errors
 from numflow.framework.tensor_shape import TensorShape
 from numflow.ops.registry import register_op
@@ -39,8 +45,37 @@ def _assign_kernel(xp, value, ctx, key, name, dtype, shape):
     return value
 
 
+def _refs(store, key):
+    return sys.getrefcount(store[key])
+
+
+_STORE_REFS = _refs({0: object()}, 0)   # the count when only the store holds the value
+
+
+def _in_place(xp, store, key, delta, sign):
+    """``store[key] += delta`` (or ``-=``) in place when that is unobservable, else None."""
+    if _refs(store, key) > _STORE_REFS:
+        return None           # someone else holds the stored array (checked first)
+    old = store[key]
+    if type(old) is not xp.ndarray or type(delta) is not xp.ndarray or \
+            old.dtype != delta.dtype or old.dtype.kind not in "fc" or old.ndim == 0 or \
+            not old.flags.owndata or not old.flags.writeable or \
+            (delta.shape != old.shape and xp.broadcast_shapes(old.shape, delta.shape) !=
+             old.shape):
+        return None
+    (xp.add if sign > 0 else xp.subtract)(old, delta, out=old)
+    return old
+
+
 def _update_kernel(sign):
     def kernel(xp, delta, ctx, key, name, dtype, shape):
+        if key in ctx.vars:
+            try:
+                done = _in_place(xp, ctx.vars, key, delta, sign)
+            except ValueError:    # shapes that do not broadcast: the message below
+                done = None
+            if done is not None:
+                return done
         try:
             old = ctx.vars[key]
         except KeyError:

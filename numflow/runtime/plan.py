@@ -1,13 +1,10 @@
-"""Plan: a graph pruned to what some fetches need, topologically sorted, compiled into a
-tight list of kernel calls. Session and tf.function build one per (fetches, feeds) and
-reuse it for every run.
+"""Plan: a graph pruned to what some fetches need, topologically sorted, rewritten by the
+graph passes (runtime/passes) and compiled into a tight list of kernel calls (runtime/
+executor.py). Session and tf.function build one per (fetches, feeds) and reuse it for
+every run.
 """
-import functools
-
-import numpy as np
-
-from numflow.framework import errors
-from numflow.ops import registry
+from numflow.runtime import executor, passes
+from numflow.runtime.passes import program as program_mod
 
 
 def _prune_and_sort(fetch_tensors, target_ops, fed_ids):
@@ -44,81 +41,26 @@ def _deps(op, fed_ids):
 
 
 class Plan:
-    """Compiled steps for one (fetches, targets, feeds) signature on one RunState."""
+    """Compiled steps for one (fetches, targets, feeds) signature on one RunState.
 
-    __slots__ = ("steps", "ops", "feed_slots", "fetch_slots", "n_slots")
-    # steps: (kernel partial, input slots, output slot(s), Operation for error messages)
+    ``ops`` are the graph operations the plan needs (before rewriting); ``program`` is
+    the rewritten program; ``passes`` the names of the passes that ran.
+    """
+
+    __slots__ = ("ops", "program", "passes", "steps", "feed_slots", "fetch_slots", "n_slots",
+                 "uses_blas")
 
     def __init__(self, fetch_tensors, target_ops, feed_tensors, state):
         fed_ids = {id(t) for t in feed_tensors}
         self.ops = _prune_and_sort(fetch_tensors, target_ops, fed_ids)
-        slots = {}
-
-        def slot(t):
-            s = slots.get(id(t))
-            if s is None:
-                s = slots[id(t)] = len(slots)
-            return s
-
-        self.feed_slots = [slot(t) for t in feed_tensors]
-        steps = []
-        compiled = {}
-        for op in self.ops:
-            step = compiled[id(op)] = _compile(op, state, slot, fed_ids)
-            if op.type in _REF_OPS:
-                continue   # read at each consumer instead (below)
-            # TF1 variables are references: a consumer sees the value at the time it runs,
-            # so re-read each variable input right before its consumer.
-            for t in op.inputs:
-                if t.op.type in _REF_OPS and id(t) not in fed_ids:
-                    steps.append(compiled[id(t.op)])
-            steps.append(step)
-        for t in fetch_tensors:
-            if t.op.type in _REF_OPS and id(t) not in fed_ids:
-                steps.append(compiled[id(t.op)])
-        self.fetch_slots = [slot(t) for t in fetch_tensors]
-        self.n_slots = len(slots) + 1   # the last slot is the scratch slot (-1)
-        self.steps = steps
+        self.program = program_mod.from_graph(self.ops, fetch_tensors, target_ops,
+                                              feed_tensors)
+        self.passes = passes.optimize(self.program)
+        c = executor.compile_program(self.program, state)
+        self.steps, self.n_slots, self.uses_blas = c.steps, c.n_slots, c.uses_blas
+        self.feed_slots, self.fetch_slots = c.feed_slots, c.fetch_slots
 
     def run(self, feed_values):
         """Runs the steps; returns the fetched arrays."""
-        vals = [None] * self.n_slots
-        for s, v in zip(self.feed_slots, feed_values):
-            vals[s] = v
-        op = None
-        try:
-            for fn, ins, outs, op in self.steps:
-                res = fn(*[vals[j] for j in ins])
-                if type(outs) is int:
-                    vals[outs] = res
-                else:
-                    for s, r in zip(outs, res):
-                        vals[s] = r
-        except Exception as e:   # noqa: BLE001 - re-raised as TF's error naming the op
-            raise _op_error(op, e) from e
-        return [vals[s] for s in self.fetch_slots]
-
-
-_REF_OPS = ("VariableV2",)
-
-
-def _compile(op, state, slot, fed_ids):
-    opdef = registry.lookup(op.type)
-    attrs = op.attrs
-    if opdef.stateful:
-        fn = functools.partial(opdef.kernel, np, ctx=state, **attrs)
-    else:
-        fn = functools.partial(opdef.kernel, np, **attrs)
-    ins = tuple(slot(t) for t in op.inputs)
-    # A fed output keeps its fed value: the op writes it to a scratch slot instead.
-    outs = tuple(slot(t) if id(t) not in fed_ids else -1 for t in op.outputs)
-    if len(op.outputs) == 1 and opdef.num_outputs == 1:
-        outs = outs[0]
-    return (fn, ins, outs, op)
-
-
-def _op_error(op, e):
-    where = f"\n\t [[node {op.name} (defined at {op.location}) ]]"
-    if isinstance(e, errors.OpError):
-        return type(e)(None, op, f"{e.message}{where}")
-    return errors.InvalidArgumentError(None, op, f"{op.type}: {e}{where}")
+        return executor.run_steps(self.steps, self.n_slots, self.feed_slots, feed_values,
+                                  self.fetch_slots, self.uses_blas)

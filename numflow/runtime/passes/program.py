@@ -17,11 +17,12 @@ class Node:
 
     ``ops`` are the graph Operations it stands for (one, or several for a fused node; the
     last names the node in errors). ``control`` are the nodes it must run after besides its
-    data inputs. ``inplace`` (set by the inplace pass) is the index of an input whose buffer
-    the kernel may reuse for its output when nothing else holds it.
+    data inputs. ``inplace`` (set by the inplace pass): the indices of inputs whose buffer
+    the result may take when nothing else holds it. ``parts``: for a fused node, the
+    original nodes, which the executor replays to name the failing op when it fails.
     """
 
-    __slots__ = ("type", "attrs", "inputs", "outputs", "control", "ops", "inplace")
+    __slots__ = ("type", "attrs", "inputs", "outputs", "control", "ops", "inplace", "parts")
 
     def __init__(self, op_type, attrs, inputs, outputs, ops, control=()):
         self.type = op_type
@@ -31,6 +32,7 @@ class Node:
         self.ops = list(ops)
         self.control = list(control)
         self.inplace = None
+        self.parts = None
 
     @property
     def op(self):
