@@ -61,13 +61,17 @@ def run_steps(steps, n_slots, feed_slots, feed_values, fetch_slots, uses_blas):
         vals[s] = v
     if not uses_blas or _tls.blas is not None or not threads.available():
         execute(steps, vals)
-    else:
-        _tls.blas = threads.Session()
-        try:
-            execute(steps, vals)
-        finally:
-            _tls.blas.close()
-            _tls.blas = None
+        return [vals[s] for s in fetch_slots]
+    session = threads.Session()
+    if not session.full or session.full <= 1:
+        execute(steps, vals)          # one thread already: nothing to decide per kernel
+        return [vals[s] for s in fetch_slots]
+    _tls.blas = session
+    try:
+        execute(steps, vals)
+    finally:
+        _tls.blas = None
+        session.close()
     return [vals[s] for s in fetch_slots]
 
 
