@@ -106,11 +106,13 @@ def test_eager_values_held_by_the_user_do_not_change():
 
 def test_assign_add_keeps_its_errors_and_dtypes(graph_mode):
     v = tf1.Variable(np.zeros(3, np.float32))
-    bad = v.assign_add(tf1.placeholder(tf.float32, [None]))
+    bad = v.assign_add(tf1.placeholder(tf.float32, None))
     i = tf1.Variable(np.array([1, 2], np.int32))
     with tf1.Session() as sess:
         sess.run([v.initializer, i.initializer])
         with pytest.raises(tf.errors.InvalidArgumentError, match="does not match variable"):
+            sess.run(bad, {bad.op.inputs[0]: np.ones((2, 3), np.float32)})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="could not be broadcast"):
             sess.run(bad, {bad.op.inputs[0]: np.ones(4, np.float32)})
         assert sess.run(i.assign_add([3, 4])).tolist() == [4, 6]
         assert sess.run(i).dtype == np.int32

@@ -75,7 +75,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     model.stop_training = False
     model._eval_data_handler = None
     train_function = model.make_train_function()
+    model._initial_epoch = None
     callbacks.on_train_begin()
+    # A callback (BackupAndRestore) may move the start epoch while training begins.
+    if getattr(model, "_initial_epoch", None) is not None:
+        handler._initial_epoch = model._initial_epoch
     logs = {}
     epoch_logs = {}
     for epoch, iterator in handler.enumerate_epochs():
@@ -101,6 +105,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         if model.stop_training:
             break
     model._eval_data_handler = None
+    finalize = getattr(model.optimizer, "finalize_variable_values", None)
+    if finalize is not None:
+        finalize(model.trainable_variables)
     callbacks.on_train_end(logs=epoch_logs)
     return model.history
 

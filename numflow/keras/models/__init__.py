@@ -1,8 +1,6 @@
 """Keras models (``tf.keras.models``): ``Model``, ``Sequential``, cloning, and building
 models from configs (JSON/YAML); ``load_model``/``save_model`` come from
 ``numflow.keras.saving``."""
-import json
-
 from numflow.keras.engine.functional import Functional  # noqa: F401
 from numflow.keras.engine.sequential import Sequential  # noqa: F401
 from numflow.keras.engine.training import Model  # noqa: F401
@@ -18,17 +16,15 @@ def model_from_config(config, custom_objects=None):
 
 
 def model_from_json(json_string, custom_objects=None):
-    """A model (fresh weights) from ``model.to_json()``'s output."""
-    return model_from_config(json.loads(json_string), custom_objects=custom_objects)
+    """A model (fresh weights) from ``model.to_json()``'s output, loaded safely."""
+    from numflow.keras import saving
+    return saving.model_from_json(json_string, custom_objects=custom_objects)
 
 
 def model_from_yaml(yaml_string, custom_objects=None):
     """A model (fresh weights) from ``model.to_yaml()``'s output (safe YAML loading)."""
-    try:
-        import yaml
-    except ImportError:
-        raise ImportError("Requires yaml module installed (`pip install pyyaml`).") from None
-    return model_from_config(yaml.safe_load(yaml_string), custom_objects=custom_objects)
+    from numflow.keras import saving
+    return saving.model_from_yaml(yaml_string, custom_objects=custom_objects)
 
 
 def clone_model(model, input_tensors=None, clone_function=None):

@@ -99,8 +99,6 @@ def test_backup_and_restore_saves_model_and_optimizer_state(tmp_path):
     assert fresh._initial_epoch == 2
 
 
-@pytest.mark.xfail(strict=False, reason="needs Model.fit to start at model._initial_epoch "
-                                        "when set by on_train_begin (as Keras 3's fit does)")
 def test_backup_and_restore_resumes_fit(tmp_path):
     x, y = _data()
     backup = str(tmp_path / "backup")
