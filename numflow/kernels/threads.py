@@ -7,20 +7,28 @@ machine under load (docs/performance.md): a 100x784 @ 784x10 product 0.09 ms on 
 thread vs 0.9 ms on two, 128x784 @ 784x512 1.0 ms vs 91 ms. Large products do gain from
 every core on a quiet machine.
 
-So the executor runs each BLAS-heavy kernel with ``threads_for(flops)`` threads: one
-below ``SMALL_FLOPS``, the process's setting above. It changes the setting only while a
-plan runs and puts it back afterwards, so the user's own NumPy code is unaffected.
+So the executor runs each BLAS-heavy kernel on one thread below ``SMALL_FLOPS`` and on
+the process's setting above, unless other processes keep the machine busy (more than
+``CONTENDED_CORES`` cores' worth, sampled from /proc/stat at most every
+``PROBE_SECONDS``): then every kernel runs on one thread, because a worker that is not
+scheduled stalls the product and the idle workers spin. The setting changes only while a
+plan runs and is put back afterwards, so the user's own NumPy code is unaffected.
 
 ``NUMFLOW_BLAS_THREADS=off`` leaves the BLAS setting alone entirely. The library is found
 with ``threadpoolctl`` (imported on first use); without it nothing is changed.
 """
 import os
+import time
 
 SMALL_FLOPS = 3e7
 """Products below this many floating-point operations run on one thread (see
 docs/performance.md for the quiet- and loaded-machine measurements behind it)."""
 
+CONTENDED_CORES = 0.5
+PROBE_SECONDS = 0.5
+
 _libs = None          # the BLAS controllers, () when unavailable or switched off
+_probe = {"at": None, "busy": 0.0, "own": 0.0, "contended": False}
 
 
 def _controllers():
@@ -55,15 +63,49 @@ def set(n):   # noqa: A001 - the module is used as ``threads.set``
         lib.set_num_threads(n)
 
 
+def _cpu_sample():
+    """(machine busy CPU-seconds, this process's CPU-seconds), or None off Linux."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    t = os.times()
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), t.user + t.system
+
+
+def contended():
+    """True when other processes used more than ``CONTENDED_CORES`` cores over the last
+    probe interval (re-sampled at most every ``PROBE_SECONDS``)."""
+    now = time.monotonic()
+    last = _probe["at"]
+    if last is not None and now - last < PROBE_SECONDS:
+        return _probe["contended"]
+    sample = _cpu_sample()
+    if sample is None:
+        return False
+    if last is None:      # first call: the load average is the only history there is
+        try:
+            _probe["contended"] = os.getloadavg()[0] > (os.cpu_count() or 1) + CONTENDED_CORES
+        except OSError:
+            pass
+    else:
+        foreign = (sample[0] - _probe["busy"]) - (sample[1] - _probe["own"])
+        _probe["contended"] = foreign / (now - last) > CONTENDED_CORES
+    _probe.update(at=now, busy=sample[0], own=sample[1])
+    return _probe["contended"]
+
+
 class Session:
     """One plan run's view: products below ``SMALL_FLOPS`` on one thread, larger ones on
-    the thread count in force when the run began; ``close()`` restores that count."""
+    the thread count in force when the run began (one while the machine is contended);
+    ``close()`` restores that count."""
 
-    __slots__ = ("full", "current")
+    __slots__ = ("full", "current", "saved")
 
     def __init__(self):
-        self.full = get()
-        self.current = self.full
+        self.saved = self.current = get()
+        self.full = 1 if self.saved and contended() else self.saved
 
     def before(self, flops):
         want = 1 if flops < SMALL_FLOPS else self.full
@@ -72,6 +114,34 @@ class Session:
             self.current = want
 
     def close(self):
-        if self.current != self.full and self.full is not None:
-            set(self.full)
-            self.current = self.full
+        if self.current != self.saved and self.saved is not None:
+            set(self.saved)
+            self.current = self.saved
+
+
+def measure(shapes=((100, 784, 10), (128, 784, 512), (9800, 800, 64), (50, 3136, 1024),
+                    (2048, 2048, 2048)), repeats=7):
+    """Times float32 ``(m, k) @ (k, n)`` products on one thread and on the process's
+    setting, alternating, and prints medians: the check behind ``SMALL_FLOPS`` (run
+    ``python -c "from numflow.kernels import threads; threads.measure()"`` on a quiet
+    machine and on a busy one)."""
+    import numpy as np
+    full = get()
+    rng = np.random.default_rng(0)
+    print(f"threads: 1 vs {full}; other processes busy now: {contended()}")
+    for m, k, n in shapes:
+        a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
+        reps = max(1, min(200, int(2e8 / (2 * m * k * n))))
+        times = {1: [], full: []}
+        for _ in range(repeats):
+            for t in times:
+                set(t)
+                start = time.perf_counter()
+                for _ in range(reps):
+                    a @ b
+                times[t].append((time.perf_counter() - start) / reps)
+        set(full)
+        med = {t: sorted(v)[len(v) // 2] * 1e3 for t, v in times.items()}
+        print(f"{m}x{k} @ {k}x{n} ({2 * m * k * n / 1e6:.0f} MFLOP): " +
+              ", ".join(f"{t} thread(s) {ms:.3f} ms" for t, ms in med.items()))
+

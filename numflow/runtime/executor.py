@@ -10,6 +10,7 @@ BLAS-heavy kernels run with the thread count ``numflow.kernels.threads`` picks f
 their size.
 """
 import functools
+import operator
 import sys
 import threading
 
@@ -21,8 +22,7 @@ from numflow.kernels import threads
 from numflow.runtime.passes import inplace as inplace_pass
 from numflow.runtime.passes.program import REF_OPS
 
-MIN_INPLACE_SIZE = 1024
-"""Below this many elements a new array costs no more than the checks for reusing one."""
+MIN_INPLACE_SIZE = inplace_pass.MIN_SIZE
 
 
 
@@ -38,8 +38,8 @@ def execute(steps, vals):
     """Runs ``steps`` over the slot list ``vals`` (feeds already in place)."""
     node, args = None, ()
     try:
-        for fn, ins, outs, free, node in steps:
-            args = [vals[j] for j in ins]
+        for fn, get, outs, free, node in steps:
+            args = get(vals)
             for j in free:
                 vals[j] = None
             # No local may keep a result alive: buffer reuse counts references.
@@ -54,6 +54,19 @@ def execute(steps, vals):
         raise _op_error(op, e2) from e
 
 
+def getter(ins):
+    """``get(vals)``: the values in slots ``ins``, as a sequence (C-speed for every arity)."""
+    if not ins:
+        return _no_args
+    if len(ins) == 1:
+        return operator.itemgetter(slice(ins[0], ins[0] + 1))
+    return operator.itemgetter(*ins)
+
+
+def _no_args(vals):
+    return ()
+
+
 def run_steps(steps, n_slots, feed_slots, feed_values, fetch_slots, uses_blas):
     """One run: the fetched values, in ``fetch_slots`` order."""
     vals = [None] * n_slots
@@ -63,10 +76,13 @@ def run_steps(steps, n_slots, feed_slots, feed_values, fetch_slots, uses_blas):
         execute(steps, vals)
         return [vals[s] for s in fetch_slots]
     session = threads.Session()
-    if not session.full or session.full <= 1:
-        execute(steps, vals)          # one thread already: nothing to decide per kernel
+    if not session.saved or session.saved <= 1:
+        execute(steps, vals)          # one thread already: nothing to decide
         return [vals[s] for s in fetch_slots]
-    _tls.blas = session
+    if session.full <= 1:
+        session.before(0)             # a busy machine: every kernel on one thread
+    else:
+        _tls.blas = session           # kernels choose by size (executor._blas_fn)
     try:
         execute(steps, vals)
     finally:
@@ -177,28 +193,30 @@ def _with_lifetimes(raw, keep):
         live.update(ins)
         if node.inplace and free:
             fn = _reusing(fn, node, ins, free)
-        steps.append((fn, ins, outs, free, node))
+        steps.append((fn, getter(ins), outs, free, node))
     steps.reverse()
     return steps
 
 
 def _reusing(fn, node, ins, free):
     """``fn``, or a buffer-reusing wrapper when a marked input dies at this step."""
+    sole = _SOLE_REFS.get(len(ins))
     for k in node.inplace:
-        if ins[k] in free and ins.count(ins[k]) == 1:
+        if sole and ins[k] in free and ins.count(ins[k]) == 1:
             ufunc, _ = inplace_pass.KERNELS[node.type]
-            return _in_place_fn(ufunc, k, fn, node.type != "ReluGrad")
+            return _in_place_fn(ufunc, k, fn, node.type != "ReluGrad", sole)
     return fn
 
 
 # ---- buffer reuse ------------------------------------------------------------------------------
-def _in_place_fn(ufunc, k, kernel, same_dtype):
-    """Computes into input ``k``'s buffer when the plan holds the only reference to it.
-    (A closure rather than a class: a step's call overhead matters for small ops.)"""
+def _in_place_fn(ufunc, k, kernel, same_dtype, sole):
+    """Computes into input ``k``'s buffer when the plan holds the only reference to it
+    (``sole``: the reference count seen then). A closure rather than a class: a step's
+    call overhead matters for small ops."""
     def step(*args):
         a = args[k]
         if type(a) is ndarray and a.size >= MIN_INPLACE_SIZE and \
-                sys.getrefcount(a) <= _SOLE_REFS and a.dtype.kind == "f" and \
+                sys.getrefcount(a) <= sole and a.dtype.kind == "f" and \
                 a.flags.owndata and a.flags.writeable and _fits(a, args, k, same_dtype):
             return ufunc(*args, out=a)
         return kernel(*args)
@@ -230,15 +248,16 @@ def _probe_fn():
     return step
 
 
-def _calibrate():
-    """The reference count an input has inside a step's kernel call when the plan's slot
-    was its only holder (the exact number depends on the Python version)."""
-    vals = [np.empty(2), None]
-    execute([(_probe_fn(), (0,), 1, (0,), None)], vals)
-    return vals[1]
+def _calibrate(n_inputs):
+    """The reference count input 0 has inside a step's kernel call when the plan's slot
+    was its only holder (it depends on the Python version and on the arity)."""
+    vals = [np.empty(2), np.empty(2), np.empty(2), None]
+    ins = tuple(range(n_inputs))
+    execute([(_probe_fn(), getter(ins), 3, ins, None)], vals)
+    return vals[3]
 
 
-_SOLE_REFS = _calibrate()
+_SOLE_REFS = {n: _calibrate(n) for n in (1, 2)}   # by the number of inputs
 
 
 # ---- BLAS threads ------------------------------------------------------------------------------

@@ -46,13 +46,13 @@ def data_dir(tmp_path, monkeypatch):
 
 def test_short_run_learns_and_reports(data_dir, tmp_path, capsys):
     save = str(tmp_path / "ckpt" / "cnn")
-    accuracy = example.main(["--steps", "30", "--batch_size", "20", "--data_dir", data_dir,
+    accuracy = example.main(["--steps", "20", "--batch_size", "16", "--data_dir", data_dir,
                              "--save_path", save])
     out = capsys.readouterr().out
-    assert "30/30 [" in out and "loss" in out and "acc" in out
+    assert "20/20 [" in out and "loss" in out and "acc" in out
     assert f"test accuracy {accuracy:.4f} on {N_TEST} images" in out
     assert accuracy > 0.3   # chance is 0.1
-    assert os.path.exists(save + "-30.index")
+    assert os.path.exists(save + "-20.index")
 
 
 def test_progress_bar_lines():
@@ -77,3 +77,19 @@ def test_arguments():
 def test_default_run_reaches_99_percent():
     """The main job on real MNIST: >= 99.0% test accuracy (several minutes)."""
     assert example.main([]) >= 0.99
+
+
+def test_blas_threads_left_alone_when_set(monkeypatch):
+    calls = []
+    monkeypatch.setattr(example.os, "execve", lambda *a: calls.append(a))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    example.limit_blas_threads([])
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    example.limit_blas_threads(["--blas_threads", "0"])
+    assert calls == []
+    example.limit_blas_threads(["--quick"])
+    (exe, args, env), = calls
+    assert args[1:] == ["-m", "numflow.examples.mnist", "--quick"]
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"

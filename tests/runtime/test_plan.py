@@ -20,7 +20,7 @@ def test_intermediates_are_freed_after_their_last_reader(graph_mode):
     y = tf.reduce_sum(mid) + tf.reduce_sum(x * 2.0)
     plan = Plan([y], [], [x], RunState())
     steps = []
-    for fn, ins, outs, free, node in plan.steps:
+    for fn, get, outs, free, node in plan.steps:
         def spy(*args, fn=fn, node=node):
             res = fn(*args)
             if node.op is mid.op:
@@ -28,7 +28,7 @@ def test_intermediates_are_freed_after_their_last_reader(graph_mode):
             elif seen:
                 assert seen[0]() is None or node.op is y.op.inputs[0].op, node
             return res
-        steps.append((spy, ins, outs, free, node))
+        steps.append((spy, get, outs, free, node))
     plan.steps = steps
     assert plan.run([np.ones(1000, np.float32)])[0] == pytest.approx(np.e * 1000 + 2000)
     assert seen and seen[0]() is None
@@ -130,12 +130,15 @@ class _FakeThreads:
         self.n = n
 
 
-@pytest.mark.parametrize("size,expect", [(8, [1, 2]), (600, [])])
-def test_blas_threads_by_size_and_restored(graph_mode, monkeypatch, size, expect):
+@pytest.mark.parametrize("size,busy,expect", [(8, False, [1, 2]), (600, False, []),
+                                               (600, True, [1, 2])])
+def test_blas_threads_by_size_and_load_and_restored(graph_mode, monkeypatch, size, busy,
+                                                    expect):
     fake = _FakeThreads(2)
     monkeypatch.setattr(threads, "get", fake.get)
     monkeypatch.setattr(threads, "set", fake.set)
     monkeypatch.setattr(threads, "available", lambda: True)
+    monkeypatch.setattr(threads, "contended", lambda: busy)
     a = tf1.placeholder(tf.float32, [None, None])
     y = tf.matmul(a, a)
     with tf1.Session() as sess:
@@ -143,5 +146,11 @@ def test_blas_threads_by_size_and_restored(graph_mode, monkeypatch, size, expect
     assert fake.log == expect and fake.n == 2
 
 
-def test_calibrated_reference_count_is_sane():
-    assert 2 <= executor._SOLE_REFS <= 8
+def test_contention_probe_reads_the_machine():
+    threads._probe["at"] = None
+    assert threads.contended() in (True, False)
+    assert threads.contended() in (True, False)      # cached within PROBE_SECONDS
+
+
+def test_calibrated_reference_counts_are_sane():
+    assert all(2 <= n <= 8 for n in executor._SOLE_REFS.values())

@@ -62,11 +62,25 @@ def kernels_patched():
     return bool(debug_ops._ORIGINAL_KERNELS)
 
 
+MIN_SIZE = 1 << 15
+"""Below this many elements a new array costs no more than the checks for reusing one."""
+
+
+def _small(shape):
+    if shape.rank is None or not shape.is_fully_defined():
+        return False
+    n = 1
+    for d in shape.as_list():
+        n *= d
+    return n < MIN_SIZE
+
+
 @register("inplace", order=90)
 def run(program):
     if kernels_patched():
         return
     for node in program.nodes:
         entry = KERNELS.get(node.type)
-        if entry is not None and len(node.outputs) == 1:
+        if entry is not None and len(node.outputs) == 1 and node.outputs[0] is not None and \
+                not _small(program.info[node.outputs[0]][1]):
             node.inplace = entry[1]

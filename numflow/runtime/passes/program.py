@@ -98,22 +98,19 @@ class Program:
         self.fetches = [new if v == old else v for v in self.fetches]
 
     def remove_unused(self):
-        """Drops stateless nodes whose outputs nobody reads (left behind by rewrites)."""
+        """Drops stateless nodes whose outputs nobody reads (left behind by rewrites): one
+        backward sweep, so a dead chain goes at once."""
         keep = self.control_dependents() | self.targets
-        changed = True
-        while changed:
-            changed = False
-            used = set(self.fetches)
-            for n in self.nodes:
-                used.update(n.inputs)
-            kept = []
-            for n in self.nodes:
-                if (not n.stateful and id(n) not in keep and n.outputs and
-                        not any(v in used for v in n.outputs if v is not None)):
-                    changed = True
-                    continue
-                kept.append(n)
-            self.nodes = kept
+        used = set(self.fetches)
+        kept = []
+        for n in reversed(self.nodes):
+            if (not n.stateful and id(n) not in keep and n.outputs and
+                    not any(v in used for v in n.outputs if v is not None)):
+                continue
+            used.update(n.inputs)
+            kept.append(n)
+        kept.reverse()
+        self.nodes = kept
 
 
 def from_graph(ops, fetch_tensors, target_ops, feed_tensors):
