@@ -1,7 +1,7 @@
 """The executor: compiles a Program (runtime/passes/program.py) into a flat list of steps
 and runs them.
 
-A step is ``(fn, input slots, output slot(s), slots freed, node)``. Values live in a list
+A step is ``(fn, getter of its inputs, output slot(s), slots freed, node)``. Values live in a list
 of slots; a slot is cleared as soon as its last reader has taken its value (so a plan
 holds only the live intermediates, and a buffer whose last reader is an elementwise op
 can become that op's output: see passes/inplace.py). TF1 variable reads (VariableV2)
@@ -23,7 +23,6 @@ from numflow.runtime.passes import inplace as inplace_pass
 from numflow.runtime.passes.program import REF_OPS
 
 MIN_INPLACE_SIZE = inplace_pass.MIN_SIZE
-
 
 
 class _Local(threading.local):

@@ -51,7 +51,7 @@ def test_short_run_learns_and_reports(data_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "20/20 [" in out and "loss" in out and "acc" in out
     assert f"test accuracy {accuracy:.4f} on {N_TEST} images" in out
-    assert accuracy > 0.3   # chance is 0.1
+    assert accuracy > 0.25   # chance is 0.1; seed 1 gives 0.445
     assert os.path.exists(save + "-20.index")
 
 
