@@ -78,17 +78,24 @@ class init_scope:
     def __enter__(self):
         self._lifted = _global["eager"] and bool(_tls.graph_stack) and \
             getattr(_tls.graph_stack[-1], "is_function_graph", False)
+        self._deps = None
         if self._lifted:
             self._saved = _tls.graph_stack
             _tls.graph_stack = []
             self._tapes = _tls.tapes
             _tls.tapes = []
+        elif not executing_eagerly():
+            # In a TF1 graph, init_scope only clears control dependencies.
+            self._deps = get_default_graph().control_dependencies(None)
+            self._deps.__enter__()
         return self
 
     def __exit__(self, *exc):
         if self._lifted:
             _tls.graph_stack = self._saved
             _tls.tapes = self._tapes
+        elif self._deps is not None:
+            self._deps.__exit__(*exc)
         return False
 
 

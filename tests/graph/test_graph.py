@@ -114,3 +114,12 @@ def test_symbolic_tensor_has_no_value(graph_mode):
         bool(c)
     with pytest.raises(NotImplementedError):
         np.asarray(c)
+
+
+def test_init_scope_clears_control_dependencies(graph_mode):
+    a = tf1.constant(1.0)
+    with tf1.control_dependencies([a]):
+        with tf.init_scope():
+            b = tf1.constant(2.0)
+        c = tf1.constant(3.0)
+    assert b.op.control_inputs == [] and c.op.control_inputs == [a.op]
