@@ -66,6 +66,10 @@ def mnist(flat=True):
         from numflow.keras.datasets import mnist as _m   # fetches into the cache
         _m.load_data()
     shape = (-1, 784) if flat else (-1, 28, 28, 1)
-    f = lambda x: (x.astype(np.float32) / 255.0).reshape(shape)
+
+    def f(x):   # one float32 copy, scaled in place (keeps W8's peak memory honest)
+        a = x.astype(np.float32)
+        a /= 255.0
+        return a.reshape(shape)
     return (f(idx("train-images-idx3-ubyte")), idx("train-labels-idx1-ubyte").astype(np.int64),
             f(idx("t10k-images-idx3-ubyte")), idx("t10k-labels-idx1-ubyte").astype(np.int64))

@@ -12,7 +12,6 @@ learning rate decaying with ``tf.train.exponential_decay``) and a ``tf.Session``
 all 10,000 test images are evaluated in batches. ``--save_path`` keeps a checkpoint.
 """
 import argparse
-import os
 import sys
 import time
 
@@ -168,8 +167,6 @@ def parse_args(argv):
     p.add_argument("--data_dir", default=None,
                    help="folder with the MNIST files (default: numflow's dataset cache)")
     p.add_argument("--save_path", default=None, help="save a checkpoint at this prefix")
-    p.add_argument("--blas_threads", type=int, default=1,
-                   help="BLAS threads (default 1; 0 keeps the library's default)")
     args = p.parse_args(argv)
     if args.steps is None:
         args.steps = QUICK_STEPS if args.quick else DEFAULT_STEPS
@@ -195,23 +192,7 @@ def main(argv=None):
     return accuracy
 
 
-_BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def limit_blas_threads(argv):
-    """Re-runs this example with BLAS limited to ``--blas_threads`` threads (the variables
-    must be set before NumPy loads, which ``python -m`` does first) unless one of them is
-    already set. On a shared 2-core machine a spinning BLAS thread pool made each step up
-    to 4x slower; one thread costs little, as most of a step is not matrix products."""
-    n = parse_args(argv).blas_threads
-    if n <= 0 or any(v in os.environ for v in _BLAS_VARS):
-        return
-    env = dict(os.environ, **{v: str(n) for v in _BLAS_VARS})
-    os.execve(sys.executable, [sys.executable, "-m", "numflow.examples.mnist", *argv], env)
-
-
 if __name__ == "__main__":
-    limit_blas_threads(sys.argv[1:])
     import numflow.compat.v1 as _tf1
     _tf1.disable_eager_execution()
     main()

@@ -77,19 +77,3 @@ def test_arguments():
 def test_default_run_reaches_99_percent():
     """The main job on real MNIST: >= 99.0% test accuracy (several minutes)."""
     assert example.main([]) >= 0.99
-
-
-def test_blas_threads_left_alone_when_set(monkeypatch):
-    calls = []
-    monkeypatch.setattr(example.os, "execve", lambda *a: calls.append(a))
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    example.limit_blas_threads([])
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.delenv(var, raising=False)
-    example.limit_blas_threads(["--blas_threads", "0"])
-    assert calls == []
-    example.limit_blas_threads(["--quick"])
-    (exe, args, env), = calls
-    assert args[1:] == ["-m", "numflow.examples.mnist", "--quick"]
-    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
