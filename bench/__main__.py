@@ -19,9 +19,10 @@ from bench.common import cpu_sample, foreign_cpu, record, repeat_time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
-TORCH_NAMES = {"W1": "softmax", "W2": "mlp", "W3": "cnn", "W4": "overhead", "W5": "lstm",
+TORCH_NAMES = {"W1": "softmax", "W2": "mlp", "W3": "cnn", "W3v1": "cnn", "W4": "overhead",
+               "W5": "lstm",
                "W7": "infer", "W9": "limit"}
-ALL = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"]
+ALL = ["W1", "W2", "W3", "W3v1", "W4", "W5", "W6", "W7", "W8", "W9"]
 
 
 def child_main(workload, module, repeat):

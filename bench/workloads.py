@@ -98,6 +98,45 @@ def w3_cnn(tf, repeat):
              "samples/s")]
 
 
+def w3v1_deep_mnist(tf, repeat, steps=20):
+    """W3v1: the seed's deep-MNIST CNN written in TF1 style (tf.nn.conv2d, max_pool, dropout
+    with keep_prob, AdamOptimizer 1e-4, Session.run with feeds), batch 50."""
+    v1 = tf.compat.v1
+    xtr, ytr, _, _ = mnist()
+    ytr1 = np.eye(10, dtype=np.float32)[ytr]
+    g = tf.Graph()
+    with g.as_default():
+        v1.set_random_seed(SEED)
+        x = v1.placeholder(tf.float32, [None, 784])
+        y_ = v1.placeholder(tf.float32, [None, 10])
+        keep = v1.placeholder(tf.float32)
+        w = lambda s: tf.Variable(v1.truncated_normal(s, stddev=0.1))
+        b = lambda n: tf.Variable(tf.constant(0.1, shape=[n]))
+        conv = lambda h, W: tf.nn.conv2d(h, W, strides=[1, 1, 1, 1], padding="SAME")
+        pool = lambda h: tf.nn.max_pool2d(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1],
+                                          padding="SAME")
+        h = tf.reshape(x, [-1, 28, 28, 1])
+        h = pool(tf.nn.relu(conv(h, w([5, 5, 1, 32])) + b(32)))
+        h = pool(tf.nn.relu(conv(h, w([5, 5, 32, 64])) + b(64)))
+        h = tf.nn.relu(tf.matmul(tf.reshape(h, [-1, 7 * 7 * 64]), w([3136, 1024])) + b(1024))
+        h = v1.nn.dropout(h, keep_prob=keep)
+        logits = tf.matmul(h, w([1024, 10])) + b(10)
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=logits))
+        train = v1.train.AdamOptimizer(1e-4).minimize(loss)
+        init = v1.global_variables_initializer()
+    sess = v1.Session(graph=g)
+    sess.run(init)
+    pos = [0]
+
+    def run(n):
+        for _ in range(n):
+            i = pos[0] % (len(xtr) - 50)
+            sess.run(train, {x: xtr[i:i + 50], y_: ytr1[i:i + 50], keep: 0.5})
+            pos[0] += 50
+    times = repeat_time(lambda: run(steps), repeat)
+    return [("train_samples_per_s", [50 * steps / t for t in times], "samples/s")]
+
+
 def w4_overhead(tf, repeat, n=2000):
     """W4a: Session.run of the seed's 3-op matmul graph; W4b: eager 2x2 tf.add."""
     v1 = tf.compat.v1
@@ -157,5 +196,6 @@ def w9_matmul(tf, repeat):
     return [("matmul_2048_gflops", [2 * 2048 ** 3 / 1e9 / s for s in t], "GFLOP/s")]
 
 
-WORKLOADS = {"W1": w1_softmax, "W2": w2_mlp, "W3": w3_cnn, "W4": w4_overhead, "W5": w5_lstm,
+WORKLOADS = {"W1": w1_softmax, "W2": w2_mlp, "W3": w3_cnn, "W3v1": w3v1_deep_mnist,
+             "W4": w4_overhead, "W5": w5_lstm,
              "W7": w7_infer, "W8": w8_memory, "W9": w9_matmul}

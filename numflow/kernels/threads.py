@@ -24,6 +24,11 @@ SMALL_FLOPS = 3e7
 """Products below this many floating-point operations run on one thread (see
 docs/performance.md for the quiet- and loaded-machine measurements behind it)."""
 
+TINY_FLOPS = 5e5
+"""Products below this many floating-point operations are left alone: OpenBLAS itself runs
+GEMMs under about 65536*4 multiply-adds on one thread, so switching would only cost time
+(a 2x2 product's set-and-restore cost more than the product)."""
+
 CONTENDED_CORES = 0.5
 PROBE_SECONDS = 0.5
 
@@ -108,6 +113,8 @@ class Session:
         self.full = 1 if self.saved and contended() else self.saved
 
     def before(self, flops):
+        if flops < TINY_FLOPS:
+            return
         want = 1 if flops < SMALL_FLOPS else self.full
         if want != self.current and want is not None:
             set(want)

@@ -130,7 +130,8 @@ class _FakeThreads:
         self.n = n
 
 
-@pytest.mark.parametrize("size,busy,expect", [(8, False, [1, 2]), (600, False, []),
+@pytest.mark.parametrize("size,busy,expect", [(8, False, []), (80, False, [1, 2]),
+                                               (600, False, []),
                                                (600, True, [1, 2])])
 def test_blas_threads_by_size_and_load_and_restored(graph_mode, monkeypatch, size, busy,
                                                     expect):
