@@ -113,9 +113,14 @@ class Session:
         self.full = 1 if self.saved and contended() else self.saved
 
     def before(self, flops):
-        if flops < TINY_FLOPS:
-            return
-        want = 1 if flops < SMALL_FLOPS else self.full
+        if flops >= TINY_FLOPS:
+            self._use(1 if flops < SMALL_FLOPS else self.full)
+
+    def one_thread(self):
+        """Runs everything that follows on one thread (a busy machine)."""
+        self._use(1)
+
+    def _use(self, want):
         if want != self.current and want is not None:
             set(want)
             self.current = want

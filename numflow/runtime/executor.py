@@ -79,7 +79,7 @@ def run_steps(steps, n_slots, feed_slots, feed_values, fetch_slots, uses_blas):
         execute(steps, vals)          # one thread already: nothing to decide
         return [vals[s] for s in fetch_slots]
     if session.full <= 1:
-        session.before(0)             # a busy machine: every kernel on one thread
+        session.one_thread()          # a busy machine: every kernel on one thread
     else:
         _tls.blas = session           # kernels choose by size (executor._blas_fn)
     try:
