@@ -78,7 +78,8 @@ def _import_time(python, module, repeat):
     cmd = [python, "-c", f"import {module}"]
     t = repeat_time(lambda: subprocess.run(cmd, check=True, capture_output=True, env=_env()),
                     repeat)
-    return [record("W6", "import_seconds", t, "s", "numflow" if module == "numflow" else module)]
+    fw = {"numflow": "numflow", "tensorflow": "tf"}.get(module, module)
+    return [record("W6", "import_seconds", t, "s", fw)]
 
 
 def _wait_quiet(limit_s=30):
