@@ -138,7 +138,8 @@ def compile_program(program, state):
                   if n.type in REF_OPS and n.outputs[0] is not None}
     compiled, raw = {}, []
     for node in program.nodes:
-        entry = compiled[id(node)] = (_kernel(node, state), tuple(slot(v) for v in node.inputs),
+        entry = compiled[id(node)] = (_kernel(node, state, program.info),
+                                      tuple(slot(v) for v in node.inputs),
                                       _outs(node, slot), node)
         if node.type in REF_OPS:
             continue            # read right before each reader instead
@@ -163,16 +164,26 @@ def _outs(node, slot):
     return outs
 
 
-def _kernel(node, state):
+def _kernel(node, state, info):
     opdef = node.opdef
     if opdef.stateful:
         fn = functools.partial(opdef.kernel, np, ctx=state, **node.attrs)
     else:
         fn = functools.partial(opdef.kernel, np, **node.attrs)
     flops = _FLOPS.get(node.type)
-    if flops is not None:
+    if flops is not None and not _statically_tiny(node, info, flops):
         fn = _blas_fn(fn, functools.partial(flops, **node.attrs))
     return fn
+
+
+def _statically_tiny(node, info, flops):
+    """True when static shapes prove the product too small for any thread decision."""
+    shapes = [info.get(v, (None, None))[1] for v in node.inputs]
+    if not all(s is not None and s.is_fully_defined() for s in shapes):
+        return False
+    # Zero-stride stand-ins carry the shapes without allocating anything.
+    views = [np.broadcast_to(np.zeros((), np.int8), s.as_list()) for s in shapes]
+    return flops(*views, **node.attrs) < threads.TINY_FLOPS
 
 
 def _with_lifetimes(raw, keep):

@@ -155,3 +155,14 @@ def test_contention_probe_reads_the_machine():
 
 def test_calibrated_reference_counts_are_sane():
     assert all(2 <= n <= 8 for n in executor._SOLE_REFS.values())
+
+
+def test_statically_tiny_products_skip_the_thread_policy(graph_mode):
+    y = tf.matmul(tf1.constant([[3.0, 3.0]]), tf1.constant([[2.0], [2.0]]))
+    big = tf1.placeholder(tf.float32, [None, 512])
+    z = tf.matmul(big, tf1.ones([512, 512]))
+    with tf1.Session() as sess:
+        sess.run(y)
+        sess.run(z, {big: np.ones((4, 512), np.float32)})
+        assert not sess._plans[id(y)].uses_blas     # shapes prove it tiny: no thread calls
+        assert any(p.uses_blas for p in sess._plans.values())   # unknown batch: decided at run
