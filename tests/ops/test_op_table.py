@@ -477,17 +477,6 @@ def test_row(row):
 # test files (tests/ops/test_nn_ops.py, test_conv_ops.py, test_random_ops.py, ...) and take
 # them off this list by calling numflow.testing.add_rows for them.
 PENDING = {
-    # nn_ops.py
-    "Softmax", "SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits",
-    "ReluGrad", "Relu6Grad", "LeakyReluGrad", "BiasAdd", "L2Loss", "Relu", "Relu6",
-    "LeakyRelu", "EluGrad", "SeluGrad", "Elu", "Selu", "Softplus", "Softsign",
-    # conv_ops.py
-    "Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput",
-    "DepthwiseConv2dNativeBackpropInput", "Conv2DBackpropFilter",
-    "DepthwiseConv2dNativeBackpropFilter", "MaxPoolGrad", "MaxPool", "AvgPoolGrad", "AvgPool",
-    # random_ops.py
-    "RandomStandardNormal", "RandomUniform", "TruncatedNormal", "RandomUniformInt",
-    "RandomShuffle", "Multinomial",
     # data ops (numflow/data, io parsing): tested in tests/data and tests/io
     "DatasetToSingleElement", "DecodeRaw", "IteratorGetNext", "IteratorToStringHandle",
     "MakeIterator", "ParseExampleV2", "ParseSingleExample", "SparseToDense",
