@@ -156,6 +156,7 @@ def train(tf, data, steps, batch_size, learning_rate, seed=None, save_path=None,
 
 
 def parse_args(argv):
+    """The example's command-line options."""
     p = argparse.ArgumentParser(prog="python -m numflow.examples.mnist",
                                 description="Train the TF 1.x deep-MNIST CNN with numflow.")
     p.add_argument("--steps", type=int, default=None,

@@ -35,6 +35,7 @@ def disable_eager_execution():
 
 
 def eager_default():
+    """Whether eager execution is switched on process-wide."""
     return _global["eager"]
 
 
@@ -58,16 +59,19 @@ def reset_default_graph():
 
 
 def push_graph(graph):
+    """Makes ``graph`` the default graph of this thread (see Graph.as_default)."""
     _tls.graph_stack.append(graph)
 
 
 def pop_graph(graph):
+    """Undoes push_graph; AssertionError if the nesting is violated."""
     if not _tls.graph_stack or _tls.graph_stack[-1] is not graph:
         raise AssertionError("Nesting violated for default graph stack.")
     _tls.graph_stack.pop()
 
 
 def graph_stack():
+    """This thread's stack of default graphs (innermost last)."""
     return _tls.graph_stack
 
 
@@ -100,14 +104,17 @@ class init_scope:
 
 
 def active_tapes():
+    """The GradientTapes recording in this thread."""
     return _tls.tapes
 
 
 def push_tape(tape):
+    """Starts recording on ``tape`` in this thread."""
     _tls.tapes.append(tape)
 
 
 def pop_tape(tape):
+    """Stops recording on ``tape`` in this thread."""
     _tls.tapes.remove(tape)
 
 
@@ -124,6 +131,7 @@ def global_seed():
 
 
 def set_global_seed(seed):
+    """Sets the eager global seed (``tf.random.set_seed``) and restarts the op counter."""
     _global["eager_seed"] = seed
     _global["eager_op_count"] = 0
 

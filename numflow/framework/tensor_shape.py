@@ -257,4 +257,5 @@ def unknown_shape(rank=None):
 
 
 def scalar():
+    """The shape of a scalar, ``TensorShape([])``."""
     return TensorShape([])

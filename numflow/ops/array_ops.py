@@ -244,6 +244,7 @@ _FILL = register_op("Fill", infer=_fill_infer,
 
 
 def reduce_sum_all(g):
+    """The sum of all elements of ``g`` (Fill's gradient w.r.t. its value)."""
     from numflow.ops.math_ops import reduce_sum
     return reduce_sum(g)
 

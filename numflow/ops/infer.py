@@ -37,6 +37,7 @@ def broadcast_shapes(a, b):
 
 
 def same_dtype(inputs, op_name):
+    """The inputs' common base dtype; TypeError naming ``op_name`` when they differ."""
     d = inputs[0].dtype.base_dtype
     for t in inputs[1:]:
         if t.dtype.base_dtype != d:

@@ -32,6 +32,7 @@ def get_default_session():
 
 
 def get_default_session_or_raise():
+    """The default session; ValueError (TF's message) when none is registered."""
     sess = get_default_session()
     if sess is None:
         raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "

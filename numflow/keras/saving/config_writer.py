@@ -11,6 +11,7 @@ _NUMERIC_KINDS = "biufc"
 
 
 def jsonable(obj):
+    """``obj`` converted to plain JSON types (tuples to lists, NumPy values to Python)."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

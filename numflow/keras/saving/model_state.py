@@ -80,6 +80,7 @@ def build_optimizer(model):
 
 
 def optimizer_variables(optimizer):
+    """The optimizer's variables in Keras's saving order."""
     variables = getattr(optimizer, "variables", [])
     return list(variables() if callable(variables) else variables)
 

@@ -44,6 +44,7 @@ def _evaluate(node, consts, info):
 
 @register("constant_folding", order=10)
 def run(program):
+    """Applies this pass to ``program`` in place."""
     consts = {n.outputs[0]: n.attrs["value"] for n in program.nodes
               if n.type == "Const" and n.outputs[0] is not None}
     fetched = set(program.fetches)

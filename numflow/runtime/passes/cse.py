@@ -50,6 +50,7 @@ def _key(node):
 
 @register("cse", order=20)
 def run(program):
+    """Applies this pass to ``program`` in place."""
     seen = {}
     renames = {}
     fetched = set(program.fetches)

@@ -95,6 +95,7 @@ def _chain(g, product):
 
 @register("fuse_bias_activation", order=30)
 def run(program):
+    """Applies this pass to ``program`` in place."""
     if kernels_patched():
         return
     g = _Graph(program)

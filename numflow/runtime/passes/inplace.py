@@ -77,6 +77,7 @@ def _small(shape):
 
 @register("inplace", order=90)
 def run(program):
+    """Applies this pass to ``program`` in place."""
     if kernels_patched():
         return
     for node in program.nodes:
