@@ -226,7 +226,9 @@ def _feed_value(t, v):
                 raise ValueError(f"Cannot feed value {v!r} for Tensor {t.name!r} of dtype "
                                  f"{dtype.name}")
             arr = arr.astype(dtype.as_numpy_dtype)
-    if not t.shape.is_compatible_with(arr.shape):
+    dims = t.shape._dims
+    if dims is not None and (len(dims) != arr.ndim or any(
+            d is not None and d != a for d, a in zip(dims, arr.shape))):
         want = "(" + ", ".join("?" if d is None else str(d) for d in t.shape.as_list()) + \
             ("," if t.shape.rank == 1 else "") + ")"
         raise ValueError(f"Cannot feed value of shape {tuple(arr.shape)} for Tensor "
