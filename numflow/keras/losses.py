@@ -11,6 +11,7 @@ import numflow as tf
 from numflow.eager.tensor import EagerTensor
 from numflow.graph.tensor import Tensor
 from numflow.ops.apply import convert_to_tensor
+from numflow.keras.utils.generic_utils import bind_arguments
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight",
                "auto")
@@ -456,14 +457,7 @@ def _make(class_name, fn, default_name, summary, params=()):
     doc = f"{summary} (``tf.keras.losses.{class_name}({signature})``); see ``{fn.__name__}``."
 
     def __init__(self, *args, **kwargs):
-        if len(args) > len(order):
-            raise TypeError(f"{class_name} takes at most {len(order)} positional arguments")
-        values = dict(defaults)
-        values.update(zip(order, args))
-        for k, v in kwargs.items():
-            if k not in values:
-                raise TypeError(f"{class_name} got an unexpected keyword argument {k!r}")
-            values[k] = v
+        values = bind_arguments(class_name, order, defaults, args, kwargs)
         base = {k: values.pop(k) for k in ("reduction", "name", "dtype")}
         LossFunctionWrapper.__init__(self, fn, **base, **values)
         self.__dict__.update(values)

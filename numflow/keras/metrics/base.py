@@ -13,6 +13,7 @@ import numpy as np
 import numflow as tf
 from numflow.keras import losses as losses_module
 from numflow.keras.losses import divide_no_nan
+from numflow.keras.utils.generic_utils import bind_arguments
 
 _NAME_COUNTS = collections.Counter()
 
@@ -282,14 +283,7 @@ def wrapper_class(class_name, fn, default_name, summary, params=(), direction="d
     doc = f"{summary} (``tf.keras.metrics.{class_name}({signature})``)."
 
     def __init__(self, *args, **kwargs):
-        if len(args) > len(order):
-            raise TypeError(f"{class_name} takes at most {len(order)} positional arguments")
-        values = dict(defaults)
-        values.update(zip(order, args))
-        for k, v in kwargs.items():
-            if k not in values:
-                raise TypeError(f"{class_name} got an unexpected keyword argument {k!r}")
-            values[k] = v
+        values = bind_arguments(class_name, order, defaults, args, kwargs)
         name, dtype = values.pop("name"), values.pop("dtype")
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **values)
         self.__dict__.update(values)

@@ -64,6 +64,20 @@ class CustomObjectScope:
 custom_object_scope = CustomObjectScope
 
 
+def bind_arguments(class_name, order, defaults, args, kwargs):
+    """Binds ``args``/``kwargs`` of a generated class's ``__init__`` to parameter names
+    ``order`` over ``defaults``, as Python would; TypeError for too many or unknown ones."""
+    if len(args) > len(order):
+        raise TypeError(f"{class_name} takes at most {len(order)} positional arguments")
+    values = dict(defaults)
+    values.update(zip(order, args))
+    for k, v in kwargs.items():
+        if k not in values:
+            raise TypeError(f"{class_name} got an unexpected keyword argument {k!r}")
+        values[k] = v
+    return values
+
+
 def get_custom_objects():
     """The global dict of custom objects (``tf.keras.utils.get_custom_objects``); it may be
     updated in place: ``get_custom_objects()['MyLayer'] = MyLayer``."""
