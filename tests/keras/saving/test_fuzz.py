@@ -9,6 +9,7 @@ import shutil
 import sys
 import time
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -135,9 +136,17 @@ def _check_dir(case_dir, allowed):
     assert sorted(os.listdir(case_dir)) == sorted(allowed)
 
 
-@pytest.mark.parametrize("group,count", [("model", 900), ("weights", 600), ("tf", 300)])
+# libhdf5 (inside h5py) can crash or stall on some mutated HDF5 files before numflow sees
+# any data, so the HDF5 groups run only with `-m slow` (README: Missing); numflow's own
+# checkpoint reader ("tf") runs always.
+_HDF5 = pytest.mark.slow
+
+
+@pytest.mark.parametrize("group,count", [pytest.param("model", 900, marks=_HDF5),
+                                         pytest.param("weights", 600, marks=_HDF5),
+                                         ("tf", 300)])
 def test_fuzz_binary_loaders(seeds, tmp_path, group, count):
-    rng = random.Random(hash(group) & 0xFFFF)
+    rng = random.Random(zlib.crc32(group.encode()))   # the same cases in every run
     model = seeds["tf_model"]
     outcomes = {}
     for i in range(int(count * SCALE)):
