@@ -170,7 +170,7 @@ class Optimizer:
         if not var_list:
             raise ValueError(f"No gradients provided for any variable: "
                              f"{[str(v) for _, v in converted]}.")
-        with _init_scope():
+        with context.init_scope():   # also clears control dependencies, as in TF
             self._create_slots(var_list)
         update_ops = []
         with name_scope(name or self._name) as scope:
@@ -278,24 +278,6 @@ def create_slot(var, initializer, shape, dtype, op_name):
             return get_variable("", shape=shape, dtype=dtype, initializer=initializer,
                                 trainable=False)
         return get_variable("", initializer=initializer, trainable=False)
-
-
-class _init_scope:
-    """``context.init_scope`` that also clears the graph's control dependencies (as TF's
-    does), so slot initializers never depend on ops of an enclosing
-    ``control_dependencies`` block (e.g. UPDATE_OPS around ``minimize``)."""
-
-    def __enter__(self):
-        self._ctxs = [context.init_scope()]
-        self._ctxs[0].__enter__()
-        if not context.executing_eagerly():
-            self._ctxs.append(context.get_default_graph().control_dependencies(None))
-            self._ctxs[1].__enter__()
-
-    def __exit__(self, *exc):
-        for c in reversed(self._ctxs):
-            c.__exit__(*exc)
-        return False
 
 
 def _control_dependencies(ops):
