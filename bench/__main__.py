@@ -105,6 +105,10 @@ def main(argv=None):
         child_main(args.child, args.module, args.repeat)
         return 0
     names = ALL if args.workloads in (["all"], []) else args.workloads
+    if "OPENBLAS_CORETYPE" in os.environ:
+        print(f"bench: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} is set; the peers'"
+              " reference numbers were measured without it (run under `env -u "
+              "OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`)", file=sys.stderr)
     recs = []
     for w in names:
         _wait_quiet()

@@ -28,12 +28,25 @@ def foreign_cpu(since):
 _START = cpu_sample()
 
 
+def openblas_core():
+    """The kernel set NumPy's OpenBLAS runs ("SkylakeX", "Haswell", ...), or None.
+
+    Some machines here set ``OPENBLAS_CORETYPE=Haswell`` for older OpenBLAS builds; that
+    halves a current NumPy's GEMM rate, so each record says which kernels it ran on."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return next((i.get("architecture") for i in threadpool_info()
+                 if i.get("internal_api") == "openblas"), None)
+
+
 def record(workload, metric, values, unit, fw):
     """Prints one JSON line (median/min/max over ``values``) and returns it."""
     vals = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
     rec = {"workload": workload, "fw": fw, "metric": metric, "median": statistics.median(vals),
            "min": min(vals), "max": max(vals), "unit": unit, "n": len(vals),
-           "foreign_cpu": round(foreign_cpu(_START), 2)}
+           "foreign_cpu": round(foreign_cpu(_START), 2), "openblas": openblas_core()}
     print(json.dumps(rec), flush=True)
     return rec
 
