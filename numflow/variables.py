@@ -114,6 +114,12 @@ class Variable:
                              f"{self._dtype.name}")
         return self.value()
 
+    @property
+    def handle(self):
+        """What raw ops take for the variable (``Variable.handle``): numflow has no resource
+        tensors, so the variable stands for its own handle."""
+        return self
+
     def _as_graph_element(self):
         return self._ref
 

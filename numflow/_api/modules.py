@@ -7,6 +7,7 @@ CORE_MODULES = (
     "numflow.ops.array_ops",
     "numflow.ops.math_ops",
     "numflow.ops.state_ops",
+    "numflow.ops.training_ops",
     "numflow.variables",
     "numflow.autodiff.gradients",
     "numflow.eager.function",

@@ -68,18 +68,21 @@ class FuncGraph(Graph):
 
     def _create_op(self, op_type, inputs, attrs, output_specs, name=None):
         op = super()._create_op(op_type, inputs, attrs, output_specs, name)
-        if op_type in state_ops.VARIABLE_OPS:
-            key = attrs["key"]
-            last = self._last_write.get(key)
-            if last is not None:
-                op._add_control_input(last)
-            if op_type in state_ops.WRITE_OPS:
-                for r in self._reads.pop(key, []):
-                    op._add_control_input(r)
-                self._last_write[key] = op
+        access = state_ops.variable_access(op_type, attrs)
+        if access is not None:
+            keys, writes = access
+            for key in keys:
+                last = self._last_write.get(key)
+                if last is not None:
+                    op._add_control_input(last)
+                if writes:
+                    for r in self._reads.pop(key, []):
+                        op._add_control_input(r)
+                    self._last_write[key] = op
+                else:
+                    self._reads.setdefault(key, []).append(op)
+            if writes:
                 self.stateful_ops.append(op)
-            else:
-                self._reads.setdefault(key, []).append(op)
         elif _is_side_effect(op_type):
             self.stateful_ops.append(op)
         return op

@@ -78,6 +78,8 @@ def _add_to_graph(opdef, inputs, attrs, name):
     n = opdef.num_outputs
     if n == 1:
         return op.outputs[0]
+    if n == 0:
+        return op           # run for its effect: the Operation, for control dependencies
     return list(op.outputs)
 
 

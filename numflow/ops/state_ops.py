@@ -52,14 +52,42 @@ def _refs(store, key):
 _STORE_REFS = _refs({0: object()}, 0)   # the count when only the store holds the value
 
 
+def sole_owner(xp, store, key):
+    """The stored array of ``key`` when writing into it is unobservable, else None.
+
+    That holds when nothing but the store refers to it (checked first, before this
+    function holds a reference itself), it is a writeable NumPy array owning its memory,
+    and it is not 0-d."""
+    if _refs(store, key) > _STORE_REFS:
+        return None
+    arr = store[key]
+    if type(arr) is not xp.ndarray or arr.ndim == 0 or not arr.flags.owndata or \
+            not arr.flags.writeable:
+        return None
+    return arr
+
+
+def writable(xp, store, key, name):
+    """The stored array of ``key``, made the store's own (copied if anything else can see
+    it), for a kernel that updates it in place.
+
+    Raises:
+      FailedPreconditionError: if the variable has no value yet.
+    """
+    if key not in store:
+        raise errors.FailedPreconditionError(
+            None, None, f"Attempting to use uninitialized value {name}")
+    arr = sole_owner(xp, store, key)
+    if arr is None:
+        arr = store[key] = xp.array(store[key], copy=True)
+    return arr
+
+
 def _in_place(xp, store, key, delta, sign):
     """``store[key] += delta`` (or ``-=``) in place when that is unobservable, else None."""
-    if _refs(store, key) > _STORE_REFS:
-        return None           # someone else holds the stored array (checked first)
-    old = store[key]
-    if type(old) is not xp.ndarray or type(delta) is not xp.ndarray or \
-            old.dtype != delta.dtype or old.dtype.kind not in "fc" or old.ndim == 0 or \
-            not old.flags.owndata or not old.flags.writeable or \
+    old = sole_owner(xp, store, key)
+    if old is None or type(delta) is not xp.ndarray or old.dtype != delta.dtype or \
+            old.dtype.kind not in "fc" or \
             (delta.shape != old.shape and xp.broadcast_shapes(old.shape, delta.shape) !=
              old.shape):
         return None
@@ -112,6 +140,20 @@ ASSIGN_SUB = register_op("AssignSub", infer=_assign_infer, kernel=_update_kernel
 
 VARIABLE_OPS = ("VariableV2", "ReadVariableOp", "Assign", "AssignAdd", "AssignSub")
 WRITE_OPS = ("Assign", "AssignAdd", "AssignSub")
+UPDATE_OPS = ("ResourceApplyAdam",)
+"""Fused updates of several variables (ops/training_ops.py): their keys are attr "keys"."""
+
+
+def variable_access(op_type, attrs):
+    """``(keys, writes)`` for an op that reads or writes variables, else None.
+
+    ``keys`` are the variables' store keys; ``writes`` says whether the op writes them
+    (every key of a write op is written)."""
+    if op_type in VARIABLE_OPS:
+        return (attrs["key"],), op_type in WRITE_OPS
+    if op_type in UPDATE_OPS:
+        return tuple(attrs["keys"]), True
+    return None
 
 
 def variable_attrs(key, name, dtype, shape):

@@ -256,6 +256,13 @@ class _Importer:
             if shared is None:
                 shared = self.var_attrs[attrs["key"]] = dict(attrs, key=self._new_key())
             return shared
+        if rec["type"] in state_ops.UPDATE_OPS:
+            try:
+                attrs["keys"] = tuple(self.var_attrs[k]["key"] for k in attrs["keys"])
+            except KeyError:
+                raise ValueError(f"Meta graph op {rec['name']!r} updates a variable the graph "
+                                 f"does not define") from None
+            return attrs
         if "key" in attrs:   # per-op state (random streams...): a key of its own
             attrs["key"] = ("imported", self.tag, attrs["key"])
         return attrs

@@ -8,6 +8,7 @@ from numflow._api.export import export
 from numflow.framework import context
 from numflow.ops.apply import convert_to_tensor
 from numflow.ops.math_elementwise import rsqrt, sqrt, square
+from numflow.ops.training_ops import resource_apply_adam
 from numflow.train.optimizer import Optimizer, _control_dependencies, _group, as_value, \
     cast_like
 
@@ -114,14 +115,12 @@ class AdamOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         beta1_power, beta2_power = self._get_beta_accumulators()
-        b1p, b2p = cast_like(beta1_power, var), cast_like(beta2_power, var)
-        lr, b1 = cast_like(self._lr_t, var), cast_like(self._beta1_t, var)
-        b2, eps = cast_like(self._beta2_t, var), cast_like(self._epsilon_t, var)
-        alpha = lr * sqrt(1 - b2p) / (1 - b1p)
-        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
-        m_t = as_value(m.assign(m + (grad - m) * (1 - b1)))
-        v_t = as_value(v.assign(v + (square(grad) - v) * (1 - b2)))
-        return var.assign_sub(m_t * alpha / (sqrt(v_t) + eps))
+        return resource_apply_adam(
+            var, self.get_slot(var, "m"), self.get_slot(var, "v"),
+            cast_like(beta1_power, var), cast_like(beta2_power, var),
+            cast_like(self._lr_t, var), cast_like(self._beta1_t, var),
+            cast_like(self._beta2_t, var), cast_like(self._epsilon_t, var), grad,
+            use_locking=self._use_locking)
 
     def _finish(self, update_ops, name_scope):
         beta1_power, beta2_power = self._get_beta_accumulators()

@@ -485,6 +485,8 @@ PENDING = {
     "WriteSummary",
     # state_ops.py (variables; tested with Variable/Session tests)
     "VariableV2", "ReadVariableOp", "Assign", "AssignAdd", "AssignSub",
+    # training_ops.py (fused optimizer updates): tested in tests/ops/test_training_ops.py
+    "ResourceApplyAdam",
 }
 
 

@@ -43,16 +43,22 @@ class Adam(Optimizer):
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
     def _coefficients(self, learning_rate, dtype):
-        lr = tf.cast(learning_rate, dtype)
         t = _step(self, dtype)
-        b1 = tf.cast(self.beta_1, dtype)
-        b2 = tf.cast(self.beta_2, dtype)
-        alpha = lr * tf.math.sqrt(1.0 - tf.math.pow(b2, t)) / (1.0 - tf.math.pow(b1, t))
-        return alpha
+        return (tf.cast(learning_rate, dtype), tf.math.pow(tf.cast(self.beta_1, dtype), t),
+                tf.math.pow(tf.cast(self.beta_2, dtype), t))
 
-    def _update(self, gradient, variable, alpha):
+    def _update(self, gradient, variable, coefficients):
+        lr, beta_1_power, beta_2_power = coefficients
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
+        if not self.amsgrad and self._update_mask is None:
+            # One fused in-place kernel: the same arithmetic as the branch below.
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=m.handle, v=v.handle, beta1_power=beta_1_power,
+                beta2_power=beta_2_power, lr=lr, beta1=self.beta_1, beta2=self.beta_2,
+                epsilon=self.epsilon, grad=gradient)
+            return
+        alpha = lr * tf.math.sqrt(1.0 - beta_2_power) / (1.0 - beta_1_power)
         m = self.assign_add(m, (gradient - m) * (1.0 - self.beta_1))
         v = self.assign_add(v, (tf.math.square(gradient) - v) * (1.0 - self.beta_2))
         if self.amsgrad:

@@ -520,7 +520,7 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name}>"
 
 
-_ASSIGN_OPS = ("Assign", "AssignAdd", "AssignSub")
+_ASSIGN_OPS = ("Assign", "AssignAdd", "AssignSub", "ResourceApplyAdam")
 
 
 def _tf1_graph():
