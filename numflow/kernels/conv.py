@@ -4,7 +4,7 @@ Forward passes and filter gradients build an im2col matrix from a strided window
 of the padded input and multiply it, a few images (``CHUNK_BYTES``) at a time so each
 piece of the patch matrix is multiplied while it is still in the cache. Input gradients
 multiply ``dy`` by one filter tap at a time and add the result into a padded buffer at
-that tap's offset.
+that tap's offset, likewise a few images (``TAP_CHUNK_BYTES``) at a time.
 
 Padding arguments are ``"SAME"``, ``"VALID"`` or explicit ``((top, bottom), (left,
 right))``; strides and dilations are ``(height, width)`` pairs. The op layer converts
@@ -26,7 +26,10 @@ Chunking (CPU ms on one BLAS thread, batch 50; the patch matrix built and multip
 gradient 8.5 -> 5.6; 56x56x64 -> 3x3x64 forward 109 -> 72; 28x28x1 -> 5x5x32 and
 7x7x256 -> 3x3x256 unchanged (1.1, 14.8 -> 14.5). 0.5-8 MB chunks all measured within
 10% of each other; the input gradient built as one patch-gradient product per chunk
-plus col2im was no faster than the tap loop (8.6 vs 8.3).
+plus col2im was no faster than the tap loop (8.6 vs 8.3). The tap loop itself, run
+over 1 MB of ``dy`` and ``dx`` at a time: 14x14x64 -> 5x5x32 9.7 -> 7.4, 28x28x32 -> 5x5x32
+26.4 -> 18.2, 56x56x64 -> 3x3x64 115 -> 77, 7x7x256 -> 3x3x256 14.1 -> 14.5 (0.25-2 MB
+chunks within 10% of each other; 4 MB lost most of the gain).
 
 Tap and row-strip forwards win by up to 20% where channels are many but lose by 2-30x
 where they are few, and on 3x3/64-channel layers they trade places from run to run, so
@@ -147,6 +150,11 @@ CHUNK_BYTES = 4 << 20
 while it is still in the CPU cache (see the module docstring)."""
 
 
+TAP_CHUNK_BYTES = 1 << 20
+"""The input gradient runs its tap loop over this many bytes of ``dy`` and ``dx`` (whole
+images) at a time."""
+
+
 def _im2col_chunks(xp, x, k_hw, geom, strides, dilations):
     """Yields ``(first row, end row, patches)`` over the ``[N*out_h*out_w, kh*kw*C]`` patch
     matrix (columns ordered (i, j, c)), a few whole images at a time. The patches of one
@@ -258,13 +266,20 @@ def conv2d_backprop_input(xp, w, dy, input_shape, strides=(1, 1), padding="SAME"
     (oh, top, bottom), (ow, left, right) = geom
     _check_dy(dy.shape, (n, oh, ow, o), "Conv2DBackpropInput")
     dx = xp.zeros((n, h + top + bottom, wd + left + right, c), dtype=dy.dtype)
+    rows = oh * ow
     dy2 = dy.reshape(-1, o)
     wt = w.astype(dy.dtype, copy=False).transpose(0, 1, 3, 2)
-    part = xp.empty((dy2.shape[0], c), dtype=dy.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            xp.matmul(dy2, wt[i, j], out=part)
-            dx[_tap(i, j, geom, strides, dilations)] += part.reshape(n, oh, ow, c)
+    per = max(1, min(n, TAP_CHUNK_BYTES // max(1, rows * (o + c) * dy.itemsize)))
+    part = xp.empty((per * rows, c), dtype=dy.dtype)
+    for first in range(0, n, per):
+        last = min(first + per, n)
+        dy_chunk, dx_chunk = dy2[first * rows:last * rows], dx[first:last]
+        p = part[:(last - first) * rows]
+        p4 = p.reshape(last - first, oh, ow, c)
+        for i in range(kh):
+            for j in range(kw):
+                xp.matmul(dy_chunk, wt[i, j], out=p)
+                dx_chunk[_tap(i, j, geom, strides, dilations)] += p4
     return _unpad(xp, dx, geom, (h, wd))
 
 

@@ -106,6 +106,26 @@ def test_conv2d_and_backprops_match_reference(h, w_, kh, kw, strides, dilations,
     np.testing.assert_allclose(dw, want_dw, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("h,w_,kh,kw,strides,dilations,padding", CASES[:4])
+def test_chunked_batches_match_reference(monkeypatch, h, w_, kh, kw, strides, dilations,
+                                         padding):
+    # Chunks of one or two images, with a short last chunk (5 images).
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * h * w_ * kh * kw * 3 * 4)
+    monkeypatch.setattr(conv, "TAP_CHUNK_BYTES", h * w_ * (3 + 4) * 4)
+    x, w = make(h, w_, kh, kw, n=5)
+    y = conv.conv2d(np, x, w, strides, padding, dilations)
+    np.testing.assert_allclose(y, ref_conv(x, w, strides, dilations, padding),
+                               rtol=1e-5, atol=1e-5)
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    want_dx, want_dw = ref_backprops(x, w, dy, strides, dilations, padding)
+    np.testing.assert_allclose(
+        conv.conv2d_backprop_input(np, w, dy, x.shape, strides, padding, dilations), want_dx,
+        rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        conv.conv2d_backprop_filter(np, x, dy, w.shape, strides, padding, dilations), want_dw,
+        rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("h,w_,kh,kw,strides,dilations,padding", CASES)
 def test_depthwise_and_backprops_match_reference(h, w_, kh, kw, strides, dilations, padding):
     x, w = make(h, w_, kh, kw, c=3, o=2)
