@@ -2,7 +2,8 @@
 
 Forward passes and filter gradients build an im2col matrix from a strided window view
 of the padded input and multiply it, a few images (``CHUNK_BYTES``) at a time so each
-piece of the patch matrix is multiplied while it is still in the cache. Input gradients
+piece of the patch matrix is multiplied while it is still in the cache; the pieces run
+side by side on numflow's kernel threads (numflow/kernels/parallel.py). Input gradients
 multiply ``dy`` by one filter tap at a time and add the result into a padded buffer at
 that tap's offset, likewise a few images (``TAP_CHUNK_BYTES``) at a time.
 
@@ -42,6 +43,7 @@ forms are best or within 1.3x of it at multiplier 1 (the common case) and within
 above it, where the batched GEMMs that win there are 6-9x slower at multiplier 1.
 """
 from numflow.framework import errors
+from numflow.kernels import parallel
 from numflow.kernels.xp import sliding_window_view
 
 
@@ -155,22 +157,28 @@ TAP_CHUNK_BYTES = 1 << 20
 images) at a time."""
 
 
-def _im2col_chunks(xp, x, k_hw, geom, strides, dilations):
-    """Yields ``(first row, end row, patches)`` over the ``[N*out_h*out_w, kh*kw*C]`` patch
-    matrix (columns ordered (i, j, c)), a few whole images at a time. The patches of one
-    chunk live in a buffer that the next chunk overwrites."""
-    n, c = x.shape[0], x.shape[3]
-    (oh, _, _), (ow, _, _) = geom
-    rows, width = oh * ow, k_hw[0] * k_hw[1] * c
-    win = _windows(xp, _pad(xp, x, geom), k_hw, geom, strides, dilations)
-    win = win.transpose(0, 1, 2, 4, 5, 3)
-    per = max(1, min(n, CHUNK_BYTES // max(1, rows * width * x.dtype.itemsize)))
-    buf = xp.empty((per * rows, width), dtype=x.dtype)
-    for first in range(0, n, per):
-        last = min(first + per, n)
-        cols = buf[:(last - first) * rows]
-        xp.copyto(cols.reshape((last - first, oh, ow) + tuple(k_hw) + (c,)), win[first:last])
-        yield first * rows, last * rows, cols
+class _Patches:
+    """The ``[N*out_h*out_w, kh*kw*C]`` im2col matrix of ``x`` (columns ordered (i, j, c)),
+    built a few whole images at a time: ``rows`` patch rows per image, ``per`` images per
+    piece."""
+
+    def __init__(self, xp, x, k_hw, geom, strides, dilations):
+        self.xp, self.k_hw, self.c = xp, tuple(k_hw), x.shape[3]
+        self.out_hw = (geom[0][0], geom[1][0])
+        self.rows = self.out_hw[0] * self.out_hw[1]
+        self.width = k_hw[0] * k_hw[1] * self.c
+        win = _windows(xp, _pad(xp, x, geom), k_hw, geom, strides, dilations)
+        self.windows = win.transpose(0, 1, 2, 4, 5, 3)
+        self.per = parallel.chunk_size(
+            x.shape[0], CHUNK_BYTES // max(1, self.rows * self.width * x.dtype.itemsize))
+
+    def of(self, first, last):
+        """The contiguous patch rows of images ``first:last``."""
+        cols = self.xp.empty(((last - first) * self.rows, self.width),
+                             dtype=self.windows.dtype)
+        self.xp.copyto(cols.reshape((last - first,) + self.out_hw + self.k_hw + (self.c,)),
+                       self.windows[first:last])
+        return cols
 
 
 def _check_ranks(x_shape, w_shape, what):
@@ -233,9 +241,14 @@ def conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1)):
     geom = _geometry(x.shape[1:3], k_hw, strides, padding, dilations)
     w2 = w.reshape(-1, w.shape[3]).astype(x.dtype, copy=False)
     out = xp.empty((x.shape[0], geom[0][0], geom[1][0], w.shape[3]), dtype=x.dtype)
-    rows = out.reshape(-1, w.shape[3])
-    for first, end, cols in _im2col_chunks(xp, x, k_hw, geom, strides, dilations):
-        xp.matmul(cols, w2, out=rows[first:end])
+    out_rows = out.reshape(-1, w.shape[3])
+    patches = _Patches(xp, x, k_hw, geom, strides, dilations)
+    rows = patches.rows
+
+    def piece(first, last):
+        xp.matmul(patches.of(first, last), w2, out=out_rows[first * rows:last * rows])
+
+    parallel.map_chunks(piece, x.shape[0], patches.per)
     return out
 
 
@@ -269,17 +282,18 @@ def conv2d_backprop_input(xp, w, dy, input_shape, strides=(1, 1), padding="SAME"
     rows = oh * ow
     dy2 = dy.reshape(-1, o)
     wt = w.astype(dy.dtype, copy=False).transpose(0, 1, 3, 2)
-    per = max(1, min(n, TAP_CHUNK_BYTES // max(1, rows * (o + c) * dy.itemsize)))
-    part = xp.empty((per * rows, c), dtype=dy.dtype)
-    for first in range(0, n, per):
-        last = min(first + per, n)
+    taps = [((i, j), _tap(i, j, geom, strides, dilations)) for i in range(kh) for j in range(kw)]
+
+    def piece(first, last):
         dy_chunk, dx_chunk = dy2[first * rows:last * rows], dx[first:last]
-        p = part[:(last - first) * rows]
-        p4 = p.reshape(last - first, oh, ow, c)
-        for i in range(kh):
-            for j in range(kw):
-                xp.matmul(dy_chunk, wt[i, j], out=p)
-                dx_chunk[_tap(i, j, geom, strides, dilations)] += p4
+        part = xp.empty((dy_chunk.shape[0], c), dtype=dy.dtype)
+        part4 = part.reshape(last - first, oh, ow, c)
+        for (i, j), where in taps:
+            xp.matmul(dy_chunk, wt[i, j], out=part)
+            dx_chunk[where] += part4
+
+    per = TAP_CHUNK_BYTES // max(1, rows * (o + c) * dy.itemsize)
+    parallel.map_chunks(piece, n, parallel.chunk_size(n, per))
     return _unpad(xp, dx, geom, (h, wd))
 
 
@@ -305,10 +319,13 @@ def conv2d_backprop_filter(xp, x, dy, filter_shape, strides=(1, 1), padding="SAM
     geom = _geometry(x.shape[1:3], (kh, kw), strides, padding, dilations)
     _check_dy(dy.shape, (x.shape[0], geom[0][0], geom[1][0], o), "Conv2DBackpropFilter")
     dy2 = dy.reshape(-1, o).astype(x.dtype, copy=False)
-    dw = xp.zeros((kh * kw * c, o), dtype=x.dtype)
-    part = xp.empty_like(dw)
-    for first, end, cols in _im2col_chunks(xp, x, (kh, kw), geom, strides, dilations):
-        xp.matmul(cols.T, dy2[first:end], out=part)
+    patches = _Patches(xp, x, (kh, kw), geom, strides, dilations)
+    rows = patches.rows
+    parts = parallel.map_chunks(
+        lambda first, last: patches.of(first, last).T @ dy2[first * rows:last * rows],
+        x.shape[0], patches.per)
+    dw = parts[0] if parts else xp.zeros((kh * kw * c, o), dtype=x.dtype)
+    for part in parts[1:]:       # summed in a fixed order: results do not depend on timing
         dw += part
     return dw.reshape(kh, kw, c, o)
 
