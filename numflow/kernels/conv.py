@@ -215,7 +215,7 @@ def _check_dy(dy_shape, expected, what):
             f"computed output shape is {tuple(expected)}")
 
 
-def conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1)):
+def conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1), epilogue=None):
     """``tf.nn.conv2d``: ``out[n, y, x, o] = sum_{i, j, c} in[n, y*sh + i*dh - top,
     x*sw + j*dw - left, c] * w[i, j, c, o]`` (zero outside the input).
 
@@ -226,6 +226,9 @@ def conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1)):
       strides: ``(sh, sw)``.
       padding: ``"SAME"``, ``"VALID"`` or ``((top, bottom), (left, right))``.
       dilations: ``(dh, dw)``.
+      epilogue: optional ``f(rows)`` run on each piece of the output (a ``[rows, O]``
+        array the caller may overwrite) right after it is computed, while it is in the
+        cache: how a fused bias and activation is applied.
 
     Returns:
       ``[N, out_h, out_w, O]`` in the input's dtype.
@@ -246,7 +249,10 @@ def conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1)):
     rows = patches.rows
 
     def piece(first, last):
-        xp.matmul(patches.of(first, last), w2, out=out_rows[first * rows:last * rows])
+        part = out_rows[first * rows:last * rows]
+        xp.matmul(patches.of(first, last), w2, out=part)
+        if epilogue is not None:
+            epilogue(part)
 
     parallel.map_chunks(piece, x.shape[0], patches.per)
     return out

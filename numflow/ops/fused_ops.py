@@ -20,17 +20,27 @@ from numflow.ops.registry import register_op
 ACTIVATIONS = (None, "Relu")
 
 
-def _bias_act(xp, out, bias, activation):
-    """``activation(out + bias)`` written into ``out`` (a fresh array the kernel owns)."""
-    if bias.ndim != 1 or out.ndim < 2 or out.shape[-1] != bias.shape[0]:
+def _check_bias(bias, out_shape):
+    if bias.ndim != 1 or len(out_shape) < 2 or out_shape[-1] != bias.shape[0]:
         raise ValueError(f"Must provide as many biases as the channel dimension of the input "
-                         f"tensor: {bias.shape} vs. {out.shape}")
-    if not out.flags.writeable or out.dtype != bias.dtype:
-        out = out + bias          # not ours to write into, or a dtype the op would change
-    else:
-        xp.add(out, bias, out=out)
+                         f"tensor: {bias.shape} vs. {tuple(out_shape)}")
+
+
+def _bias_act_in_place(xp, out, bias, activation):
+    xp.add(out, bias, out=out)
     if activation == "Relu":
         xp.maximum(out, 0, out=out)
+
+
+def _bias_act(xp, out, bias, activation):
+    """``activation(out + bias)`` written into ``out`` (a fresh array the kernel owns)."""
+    _check_bias(bias, out.shape)
+    if not out.flags.writeable or out.dtype != bias.dtype:
+        out = out + bias          # not ours to write into, or a dtype the op would change
+        if activation == "Relu":
+            xp.maximum(out, 0, out=out)
+    else:
+        _bias_act_in_place(xp, out, bias, activation)
     return out
 
 
@@ -84,6 +94,12 @@ FUSED_MATMUL = register_op("_FusedMatMul", infer=_fused_infer(math_ops._matmul_i
 
 # ---- _FusedConv2D -----------------------------------------------------------------------------
 def _fused_conv_kernel(xp, x, w, bias, strides, padding, dilations, activation):
+    if w.ndim == 4 and bias.dtype == x.dtype:
+        _check_bias(bias, w.shape)
+        # Bias and activation run on each piece of the output while it is in the cache.
+        return conv_kernels.conv2d(
+            xp, x, w, strides=strides, padding=padding, dilations=dilations,
+            epilogue=lambda rows: _bias_act_in_place(xp, rows, bias, activation))
     out = conv_kernels.conv2d(xp, x, w, strides=strides, padding=padding, dilations=dilations)
     return _bias_act(xp, out, bias, activation)
 
