@@ -2,8 +2,7 @@
 
 Forward passes and filter gradients build an im2col matrix from a strided window view
 of the padded input and multiply it, a few images (``CHUNK_BYTES``) at a time so each
-piece of the patch matrix is multiplied while it is still in the cache; the pieces run
-side by side on numflow's kernel threads (numflow/kernels/parallel.py). Input gradients
+piece of the patch matrix is multiplied while it is still in the cache. Input gradients
 multiply ``dy`` by one filter tap at a time and add the result into a padded buffer at
 that tap's offset, likewise a few images (``TAP_CHUNK_BYTES``) at a time.
 
@@ -43,7 +42,6 @@ forms are best or within 1.3x of it at multiplier 1 (the common case) and within
 above it, where the batched GEMMs that win there are 6-9x slower at multiplier 1.
 """
 from numflow.framework import errors
-from numflow.kernels import parallel
 from numflow.kernels.xp import sliding_window_view
 
 
@@ -157,6 +155,16 @@ TAP_CHUNK_BYTES = 1 << 20
 images) at a time."""
 
 
+def _images_per_piece(n, budget, bytes_per_image):
+    """How many whole images fit ``budget`` bytes (at least one, at most ``n``)."""
+    return max(1, min(n, budget // max(1, bytes_per_image)))
+
+
+def _pieces(n, per):
+    """Consecutive ``(first, last)`` image ranges of ``per`` images covering ``range(n)``."""
+    return [(first, min(first + per, n)) for first in range(0, n, per)]
+
+
 class _Patches:
     """The ``[N*out_h*out_w, kh*kw*C]`` im2col matrix of ``x`` (columns ordered (i, j, c)),
     built a few whole images at a time: ``rows`` patch rows per image, ``per`` images per
@@ -169,13 +177,14 @@ class _Patches:
         self.width = k_hw[0] * k_hw[1] * self.c
         win = _windows(xp, _pad(xp, x, geom), k_hw, geom, strides, dilations)
         self.windows = win.transpose(0, 1, 2, 4, 5, 3)
-        self.per = parallel.chunk_size(
-            x.shape[0], CHUNK_BYTES // max(1, self.rows * self.width * x.dtype.itemsize))
+        self.per = _images_per_piece(x.shape[0], CHUNK_BYTES,
+                                     self.rows * self.width * x.dtype.itemsize)
+        self.buffer = xp.empty((self.per * self.rows, self.width), dtype=x.dtype)
 
     def of(self, first, last):
-        """The contiguous patch rows of images ``first:last``."""
-        cols = self.xp.empty(((last - first) * self.rows, self.width),
-                             dtype=self.windows.dtype)
+        """The contiguous patch rows of images ``first:last`` (at most ``per`` images), in
+        a buffer that the next call overwrites."""
+        cols = self.buffer[:(last - first) * self.rows]
         self.xp.copyto(cols.reshape((last - first,) + self.out_hw + self.k_hw + (self.c,)),
                        self.windows[first:last])
         return cols
@@ -247,14 +256,11 @@ def conv2d(xp, x, w, strides=(1, 1), padding="SAME", dilations=(1, 1), epilogue=
     out_rows = out.reshape(-1, w.shape[3])
     patches = _Patches(xp, x, k_hw, geom, strides, dilations)
     rows = patches.rows
-
-    def piece(first, last):
+    for first, last in _pieces(x.shape[0], patches.per):
         part = out_rows[first * rows:last * rows]
         xp.matmul(patches.of(first, last), w2, out=part)
         if epilogue is not None:
             epilogue(part)
-
-    parallel.map_chunks(piece, x.shape[0], patches.per)
     return out
 
 
@@ -289,17 +295,15 @@ def conv2d_backprop_input(xp, w, dy, input_shape, strides=(1, 1), padding="SAME"
     dy2 = dy.reshape(-1, o)
     wt = w.astype(dy.dtype, copy=False).transpose(0, 1, 3, 2)
     taps = [((i, j), _tap(i, j, geom, strides, dilations)) for i in range(kh) for j in range(kw)]
-
-    def piece(first, last):
+    per = _images_per_piece(n, TAP_CHUNK_BYTES, rows * (o + c) * dy.itemsize)
+    buffer = xp.empty((per * rows, c), dtype=dy.dtype)
+    for first, last in _pieces(n, per):
         dy_chunk, dx_chunk = dy2[first * rows:last * rows], dx[first:last]
-        part = xp.empty((dy_chunk.shape[0], c), dtype=dy.dtype)
+        part = buffer[:dy_chunk.shape[0]]
         part4 = part.reshape(last - first, oh, ow, c)
         for (i, j), where in taps:
             xp.matmul(dy_chunk, wt[i, j], out=part)
             dx_chunk[where] += part4
-
-    per = TAP_CHUNK_BYTES // max(1, rows * (o + c) * dy.itemsize)
-    parallel.map_chunks(piece, n, parallel.chunk_size(n, per))
     return _unpad(xp, dx, geom, (h, wd))
 
 
@@ -327,11 +331,10 @@ def conv2d_backprop_filter(xp, x, dy, filter_shape, strides=(1, 1), padding="SAM
     dy2 = dy.reshape(-1, o).astype(x.dtype, copy=False)
     patches = _Patches(xp, x, (kh, kw), geom, strides, dilations)
     rows = patches.rows
-    parts = parallel.map_chunks(
-        lambda first, last: patches.of(first, last).T @ dy2[first * rows:last * rows],
-        x.shape[0], patches.per)
-    dw = parts[0] if parts else xp.zeros((kh * kw * c, o), dtype=x.dtype)
-    for part in parts[1:]:       # summed in a fixed order: results do not depend on timing
+    dw = xp.zeros((kh * kw * c, o), dtype=x.dtype)
+    part = xp.empty_like(dw)
+    for first, last in _pieces(x.shape[0], patches.per):
+        xp.matmul(patches.of(first, last).T, dy2[first * rows:last * rows], out=part)
         dw += part
     return dw.reshape(kh, kw, c, o)
 
