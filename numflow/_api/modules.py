@@ -23,6 +23,7 @@ CORE_MODULES = (
     "numflow.ops.debug_ops",
     "numflow.ops.nn_ops",
     "numflow.ops.conv_ops",
+    "numflow.ops.rnn_ops",
     "numflow.ops.random_ops",
     "numflow.train.init_ops",
     "numflow.train.variable_scope",

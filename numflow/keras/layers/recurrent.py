@@ -2,11 +2,15 @@
 are in ``recurrent_cells.py``, ``Bidirectional`` and ``TimeDistributed`` in
 ``wrappers.py``.
 
-How a sequence runs: with a built-in cell, the input projection of ALL time steps is one
-matrix product (``[batch * time, input_dim] @ kernel``); the time loop then does one
-matrix product per step for all gates of the recurrent part. The loop is unrolled in
-Python over the static number of steps, so inside ``fit``'s traced train step it becomes
-one graph through which gradients flow (numflow has no ``tf.while_loop`` yet).
+How a sequence runs: ``LSTM`` runs the whole sequence as one ``BlockLSTMV2`` op
+(numflow/ops/rnn_ops.py, with its gradient op) whenever that gives the same results, by
+TF's rule for its cuDNN kernel: tanh and sigmoid activations, no dropout while training,
+no mask, ``unroll=False``. Otherwise, and for the other layers: with a built-in cell, the
+input projection of ALL time steps is one matrix product (``[batch * time, input_dim] @
+kernel``); the time loop then does one matrix product per step for all gates of the
+recurrent part. The loop is unrolled in Python over the static number of steps, so inside
+``fit``'s traced train step it becomes one graph through which gradients flow (numflow
+has no ``tf.while_loop`` yet).
 
 A sequence length unknown at graph-construction time is only accepted while Keras infers
 shapes for the functional API (``Input(shape=(None, features))``): the layer then reports
@@ -19,6 +23,7 @@ zeros there instead.
 """
 import numflow as tf
 from numflow.framework import nest
+from numflow.keras import activations
 from numflow.keras.engine import base_layer_utils as utils
 from numflow.keras.engine.base_layer import Layer
 from numflow.keras.layers import recurrent_cells as cells_lib
@@ -236,11 +241,25 @@ class RNN(Layer):
         if self.go_backwards:
             x = array_manip.reverse(x, [1])
             mask = None if mask is None else array_manip.reverse(mask, [1])
+        output, states = self._run_sequence(x, states, mask, training)
+        if self.stateful:
+            for var, value in zip(self._state_holder.variables, states):
+                var.assign(value)
+        if self.return_sequences and self.time_major:
+            output = array_manip.transpose(output, [1, 0, 2])
+        if self.return_state:
+            return [output] + list(states)
+        return output
+
+    def _run_sequence(self, x, states, mask, training):
+        """The time loop over ``x`` ``[batch, time, ...]`` (already reversed for
+        ``go_backwards``), unrolled: ``(output, final states)``, where ``output`` is every
+        step's output ``[batch, time, units]`` with ``return_sequences``, else the last."""
         inputs, step = self._step_function(x, training)
         masks = None if mask is None else tf.unstack(
             array_manip.expand_dims(tf.cast(mask, x.dtype), -1), axis=1)
         outputs, carried, last = [], None, None
-        for t in range(steps):
+        for t in range(x.shape[1]):
             out, new_states = step(inputs[t], states)
             new_states = nest.flatten(new_states)
             if masks is not None:
@@ -252,15 +271,7 @@ class RNN(Layer):
             states, last = new_states, out
             if self.return_sequences:
                 outputs.append(out)
-        if self.stateful:
-            for var, value in zip(self._state_holder.variables, states):
-                var.assign(value)
-        output = tf.stack(outputs, axis=1) if self.return_sequences else last
-        if self.return_sequences and self.time_major:
-            output = array_manip.transpose(output, [1, 0, 2])
-        if self.return_state:
-            return [output] + list(states)
-        return output
+        return (tf.stack(outputs, axis=1) if self.return_sequences else last), states
 
     def _shapes_only(self, x):
         """Placeholders with the static output shapes (symbolic shape inference only)."""
@@ -390,6 +401,32 @@ class LSTM(_CellLayer):
         kwargs.update(units=units, activation=activation,
                       recurrent_activation=recurrent_activation, use_bias=use_bias)
         super().__init__(*_split(kwargs, _CELL_ARGS))
+
+    def _can_fuse(self, mask, training):
+        """Whether the sequence can run as one ``BlockLSTMV2`` op with the same results (TF's
+        rule for its cuDNN kernel): tanh and sigmoid activations, no dropout while
+        training, no mask, not unrolled."""
+        cell = self.cell
+        dropping = training and (0 < cell.dropout < 1 or 0 < cell.recurrent_dropout < 1)
+        return (mask is None and not self.unroll and not dropping
+                and cell.activation in (activations.tanh, tf.tanh)
+                and cell.recurrent_activation in (activations.sigmoid, tf.sigmoid))
+
+    def _run_sequence(self, x, states, mask, training):
+        if not self._can_fuse(mask, training):
+            return super()._run_sequence(x, states, mask, training)
+        cell = self.cell
+        units, dtype = cell.units, x.dtype
+        # Keras's gate blocks i, f, c, o are BlockLSTMV2's IFCO layout: no reordering.
+        w = tf.concat([cell.kernel, cell.recurrent_kernel], axis=0)
+        b = cell.bias if cell.use_bias else tf.zeros([4 * units], dtype=dtype)
+        no_peephole = tf.zeros([units], dtype=dtype)
+        out = tf.raw_ops.BlockLSTMV2(
+            seq_len_max=tf.constant(x.shape[1], tf.int64), x=tf.transpose(x, [1, 0, 2]),
+            cs_prev=states[1], h_prev=states[0], w=w, wci=no_peephole, wcf=no_peephole,
+            wco=no_peephole, b=b)
+        output = tf.transpose(out.h, [1, 0, 2]) if self.return_sequences else out.h[-1]
+        return output, [out.h[-1], out.cs[-1]]
 
 
 class GRU(_CellLayer):
