@@ -13,6 +13,9 @@ import numflow.train  # noqa: E402,F401 - likewise for `train`
 
 _modules.import_all()
 
+from numflow.runtime import allocator as _allocator  # noqa: E402
+_allocator.configure()
+
 from numflow.eager.tape import GradientTape  # noqa: E402
 from numflow.ops import operators as _operators  # noqa: E402
 from numflow.graph.tensor import Tensor as _Tensor  # noqa: E402
