@@ -11,6 +11,7 @@ import numpy as np
 from numflow._api.export import export
 from numflow.framework import dtypes
 from numflow.framework.tensor_shape import TensorShape
+from numflow.kernels import segment
 from numflow.graph.tensor import Tensor
 from numflow.ops import array_ops, infer
 from numflow.ops.apply import apply_op, convert_to_tensor
@@ -150,10 +151,10 @@ def _segment_kernel(xp, data, ids, num_segments):
                          f"prefix of data shape {list(data.shape)}")
     if (ids >= n).any():
         _check_range(xp.where(ids < 0, 0, ids), n, "UnsortedSegmentSum", "segment_ids")
-    out = xp.zeros((n,) + data.shape[ids.ndim:], dtype=data.dtype)
     keep = ids >= 0          # TF drops negative ids
-    xp.add.at(out, ids[keep].astype(xp.intp), data[keep])
-    return out
+    if not keep.all():
+        ids, data = ids[keep], data[keep]
+    return segment.unsorted_segment_sum(xp, data, ids, n)
 
 
 def _segment_grad(op, g):
