@@ -103,17 +103,27 @@ class ConcreteFunction:
         self.outputs = outputs          # flat list of Tensors / Python values
         self.structured_outputs = structured_outputs
         self._plan = None
+        self._captured_values = None     # the captured arrays, fed after the arguments
+        self._tensor_outputs = None      # which outputs are tensors (fetched), in order
 
     def _run(self, arg_values):
-        g = self.graph
-        captured = list(g.captures.values())
-        fetches = [o for o in self.outputs if isinstance(o, Tensor)]
-        if self._plan is None:
+        if self._plan is None:     # the captures are fixed from the first run on
+            g = self.graph
+            captured = list(g.captures.values())
+            self._tensor_outputs = [isinstance(o, Tensor) for o in self.outputs]
+            fetches = [o for o in self.outputs if isinstance(o, Tensor)]
             self._plan = Plan(fetches, g.stateful_ops, self.inputs + [p for _, p in captured],
                               EAGER_STATE)
-        feeds = list(arg_values) + [t._value for t, _ in captured]
-        results = iter(self._plan.run(feeds))
-        flat = [EagerTensor(next(results)) if isinstance(o, Tensor) else o for o in self.outputs]
+            self._captured_values = [t._value for t, _ in captured]
+        results = self._plan.run([*arg_values, *self._captured_values])
+        if len(results) == len(self.outputs):          # every output is a tensor
+            flat = [*map(EagerTensor, results)]
+        else:
+            it = iter(results)
+            flat = [EagerTensor(next(it)) if is_tensor else o
+                    for o, is_tensor in zip(self.outputs, self._tensor_outputs)]
+        if len(flat) == 1 and not nest.is_nested(self.structured_outputs):
+            return flat[0]
         return nest.pack_sequence_as(self.structured_outputs, flat)
 
     def __call__(self, *args):
@@ -122,11 +132,17 @@ class ConcreteFunction:
         return self._run(values)
 
 
+_DTYPE_NAMES = {}      # NumPy dtype -> str(dtype) (numpy builds the string in Python)
+
+
 def _leaf_key(x):
     if isinstance(x, EagerTensor):
         return ("T", x.dtype.name, x._value.shape)
     if isinstance(x, np.ndarray):
-        return ("T", str(x.dtype), x.shape)
+        name = _DTYPE_NAMES.get(x.dtype)
+        if name is None:
+            name = _DTYPE_NAMES[x.dtype] = str(x.dtype)
+        return ("T", name, x.shape)
     if hasattr(x, "_key") and hasattr(x, "assign"):
         return ("V", x._key)
     try:

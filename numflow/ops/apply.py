@@ -3,6 +3,8 @@
 Also ``convert_to_tensor``, which turns Python/NumPy values into tensors following TF's
 dtype rules.
 """
+import operator
+
 import numpy as np
 
 from numflow.framework import context, dtypes, errors
@@ -12,6 +14,7 @@ from numflow.graph.tensor import Tensor
 from numflow.runtime.state import EAGER_STATE
 
 _EMPTY = {}
+_VALUE = operator.attrgetter("_value")
 
 
 def apply_op(opdef, inputs, attrs=_EMPTY, name=None):
@@ -26,7 +29,7 @@ def apply_op(opdef, inputs, attrs=_EMPTY, name=None):
 
 def _run_eager(opdef, inputs, attrs):
     try:
-        arrays = [t._value for t in inputs]
+        arrays = [*map(_VALUE, inputs)]
     except AttributeError:
         arrays = [_eager_value(t, opdef) for t in inputs]
     try:
@@ -43,13 +46,11 @@ def _run_eager(opdef, inputs, attrs):
             None, None, f"{msg} (input shapes: [{shapes}])") from e
     if opdef.num_outputs == 1:
         result = EagerTensor(out)
-        outputs = (result,)
     else:
         result = [EagerTensor(o) for o in out]
-        outputs = result
     if _tls.tapes:
         from numflow.eager.tape import record
-        record(opdef, inputs, outputs, attrs)
+        record(opdef, inputs, (result,) if opdef.num_outputs == 1 else result, attrs)
     return result
 
 
@@ -161,6 +162,14 @@ def convert_to_tensor(value, dtype=None, name=None, dtype_hint=None, preferred_d
     ``dtype`` the value must convert without loss (TypeError otherwise).
     """
     dtype_hint = dtype_hint or preferred_dtype
+    if dtype is None and ((_global["eager"] and not _tls.graph_stack) or
+                          _tls.eager_scope_depth):
+        # Eager fast paths, giving what the general code below gives for these values.
+        kind = type(value)
+        if kind is EagerTensor:
+            return value
+        if kind is np.ndarray and dtype_hint is None and value.dtype.kind not in "USO":
+            return EagerTensor(value)
     if isinstance(value, Tensor):
         if dtype is not None and value.dtype.base_dtype != dtypes.as_dtype(dtype):
             raise TypeError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} "

@@ -8,13 +8,14 @@ import threading
 import numpy as np
 
 from numflow._api.export import export
-from numflow.framework import context, errors, nest
+from numflow.framework import context, nest
 from numflow.graph.operation import Operation
 from numflow.graph.tensor import Tensor
 from numflow.runtime.plan import Plan
 from numflow.runtime.state import RunState
 
 _default_sessions = threading.local()
+_NO_PLAN = object()
 
 
 def _session_stack():
@@ -130,10 +131,16 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
-        if not feed_dict and type(fetches) is Tensor:   # the common fast path
-            plan = self._plans.get(id(fetches))
-            if plan is not None:
-                return _to_tf_value(plan.run(())[0])
+        kind = type(fetches)      # one fetch with a plan already built: the fast paths
+        if not feed_dict:
+            if kind is Tensor:
+                plan = self._plans.get(id(fetches))
+                if plan is not None:
+                    return _to_tf_value(plan.run(())[0])
+        elif (kind is Tensor or kind is Operation) and fetches.graph is self._graph:
+            out = self._run_planned(fetches, kind is Tensor, feed_dict)
+            if out is not _NO_PLAN:
+                return out
         handler = _FetchHandler(self._graph, fetches)
         feed_tensors, feed_values = self._feeds(feed_dict)
         key = (tuple(id(t) for t in handler.tensors), tuple(id(o) for o in handler.targets),
@@ -147,6 +154,21 @@ class Session:
                     self._plans[id(fetches)] = plan
                 self._log_placement(plan)
         return handler.build(plan.run(feed_values))
+
+    def _run_planned(self, fetch, is_tensor, feed_dict):
+        """``run`` for one fetch of this graph fed by tensor keys, when the plan exists;
+        else ``_NO_PLAN`` (then the general path builds it)."""
+        ids = []
+        for t in feed_dict:
+            if type(t) is not Tensor:
+                return _NO_PLAN
+            ids.append(id(t))
+        key = ((id(fetch),), (), tuple(ids)) if is_tensor else ((), (id(fetch),), tuple(ids))
+        plan = self._plans.get(key)
+        if plan is None:
+            return _NO_PLAN
+        out = plan.run([_feed_value(t, v) for t, v in feed_dict.items()])
+        return _to_tf_value(out[0]) if is_tensor else None
 
     def _feeds(self, feed_dict):
         if not feed_dict:

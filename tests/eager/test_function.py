@@ -83,3 +83,34 @@ def test_python_bool_of_traced_tensor_raises():
         return -x
     with pytest.raises(TypeError):
         f(tf.constant(1.0))
+
+
+def test_outputs_keep_structure_and_python_values():
+    captured = tf.constant([10.0])
+
+    @tf.function
+    def f(x):
+        return {"b": x + captured, "a": (3, x * 2.0), "none": None}
+
+    @tf.function
+    def single(x):
+        return x + captured
+
+    for _ in range(2):      # the first call builds the plan, the second reuses it
+        out = f(np.ones(1, np.float32))
+        assert sorted(out) == ["a", "b", "none"] and out["none"] is None
+        assert out["a"][0] == 3 and out["a"][1].numpy().tolist() == [2.0]
+        assert out["b"].numpy().tolist() == [11.0]
+        assert single(tf.constant([1.0])).numpy().tolist() == [11.0]
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_numpy_and_eager_arguments_share_a_trace():
+    @tf.function
+    def f(x):
+        return x * 2
+    f(np.ones(2, np.float32))
+    f(tf.ones([2]))
+    assert f.experimental_get_tracing_count() == 1
+    f(np.ones(2, np.float64))
+    assert f.experimental_get_tracing_count() == 2

@@ -52,3 +52,11 @@ def test_variable_eager():
 def test_integer_division_rules():
     assert (tf.constant(7) / tf.constant(2)).numpy() == 3.5          # truediv -> float64
     assert (tf.constant(7) / tf.constant(2)).dtype is tf.float64
+
+
+def test_shape_is_the_tensor_shape_of_the_array():
+    for value in (np.float32(1), np.ones((0, 3)), np.ones((2, 1, 4), np.int8)):
+        shape = tf.constant(value).shape
+        assert shape == tf.TensorShape(value.shape) and shape.as_list() == list(value.shape)
+        assert shape.rank == value.ndim and shape.is_fully_defined()
+        assert hash(shape) == hash(tf.TensorShape(value.shape))

@@ -120,3 +120,29 @@ def test_runtime_error_names_op_and_line(graph_mode):
         with pytest.raises(tf.errors.InvalidArgumentError) as info:
             sess.run(y, {x: np.ones((2, 3))})
     assert "MatMul" in str(info.value) and "test_session.py" in str(info.value)
+
+
+def test_planned_single_fetch_with_feeds_behaves_like_the_first_run(graph_mode):
+    x = tf1.placeholder(tf.float32, [None, 2], name="x")
+    v = tf1.Variable(0.0)
+    y = tf1.reduce_sum(x) + v
+    inc = tf1.assign_add(v, tf1.reduce_sum(x))
+    other = tf.Graph()
+    with other.as_default():
+        foreign = tf1.constant(1.0)
+    with tf1.Session() as sess:
+        sess.run(v.initializer)
+        for _ in range(2):     # the first call builds each plan, the second reuses it
+            assert sess.run(y, {x: [[1, 2]]}) == 3.0 and isinstance(
+                sess.run(y, {x: [[1, 2]]}), np.float32)
+            assert sess.run(y, {"x:0": np.ones((1, 2))}) == 2.0      # a name as the key
+            with pytest.raises(ValueError, match="Cannot feed value of shape \\(1, 3\\)"):
+                sess.run(y, {x: np.ones((1, 3))})
+            with pytest.raises(ValueError, match="not an element of this graph"):
+                sess.run(foreign, {x: np.ones((1, 2))})
+        assert sess.run(inc, {x: [[1, 1]]}) == 2.0
+        assert sess.run(inc.op, {x: [[1, 1]]}) is None
+        assert sess.run(inc.op, {x: [[1, 1]]}) is None and sess.run(v) == 6.0
+        x.set_shape([1, 2])    # a refined static shape is checked from then on
+        with pytest.raises(ValueError, match="which has shape '\\(1, 2\\)'"):
+            sess.run(y, {x: np.ones((3, 2))})

@@ -7,6 +7,7 @@ on placeholders inside a scratch graph to learn the output shapes and records a 
 Weights, sublayers (attributes, lists, dicts) and losses are collected recursively.
 """
 import contextlib
+import weakref
 
 import numpy as np
 
@@ -25,9 +26,20 @@ _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size"
 _UNTRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "optimizer", "history",
                         "compiled_loss", "compiled_metrics", "_call_losses",
                         "_callable_losses", "_trainable_weights", "_non_trainable_weights",
-                        "_compile_config", "stop_training", "_metrics"})
+                        "_compile_config", "stop_training", "_metrics",
+                        "_made_input_spec"})
 LAYER_CLASSES = {}
 _CALL_INFO = {}
+# id -> weak reference, for the layers whose ``_call_losses`` is not empty (``add_loss`` is
+# what fills it): the clearing at the start of every outermost call walks the layer tree
+# only when there is one. An entry removes itself when its layer is collected.
+_HOLDING_CALL_LOSSES = {}
+
+
+def _forget_call_losses(key):
+    def callback(_ref):
+        _HOLDING_CALL_LOSSES.pop(key, None)
+    return callback
 
 
 def _dtype_name(dtype):
@@ -49,10 +61,23 @@ def _is_metric(x):
 
 
 def _has_keras_tensor(args, kwargs):
-    for x in nest.flatten((args, kwargs)):
+    for x in (args + tuple(kwargs.values()) if kwargs else args):
+        if isinstance(x, (tf.Tensor, np.ndarray)):    # the common cases: no flattening
+            continue
         if isinstance(x, KerasTensor):
             return True
+        if nest.is_nested(x) and any(isinstance(y, KerasTensor) for y in nest.flatten(x)):
+            return True
     return False
+
+
+def _autocast(x, target):
+    """``x`` cast to the dtype named ``target`` when it is a floating tensor of another."""
+    if isinstance(x, tf.Tensor):
+        d = x.dtype
+        if d.name != target and d.is_floating:
+            return tf.cast(x, target)
+    return x
 
 
 class Layer(ConnectivityMixin):
@@ -194,8 +219,8 @@ class Layer(ConnectivityMixin):
             return self._functional_construction_call(args, kwargs)
         return self._call_impl(args, kwargs)
 
-    def _resolve_training(self, args, kwargs):
-        names, accepts_training, _, var_kw, default = self._get_call_info()
+    def _resolve_training(self, args, kwargs, info):
+        names, accepts_training, _, var_kw, default = info
         training, explicit_pos = None, None
         if "training" in kwargs:
             training = kwargs["training"]
@@ -228,15 +253,16 @@ class Layer(ConnectivityMixin):
         kwargs = dict(kwargs)
         if ctx.depth == 0:
             self._clear_call_losses()
-        args, kwargs, training = self._resolve_training(args, kwargs)
+        info = _CALL_INFO.get(type(self)) or self._get_call_info()
+        args, kwargs, training = self._resolve_training(args, kwargs, info)
         previous_mask = None
-        if self.supports_masking or self._expects_mask_arg:
+        if self.supports_masking or info[2] or info[3]:
             previous_mask = utils.collect_masks(inputs)
-            if self._get_call_info()[2] and kwargs.get("mask") is None and \
-                    previous_mask is not None:
+            if info[2] and previous_mask is not None and kwargs.get("mask") is None:
                 kwargs["mask"] = previous_mask
-        if self._input_spec is not None:
-            input_spec_lib.assert_input_compatibility(self._input_spec, inputs, self.name)
+        input_spec = self._input_spec
+        if input_spec is not None:
+            input_spec_lib.assert_input_compatibility(input_spec, inputs, self.name)
         ctx.name_stack.append(self.name)
         ctx.training.append(training)
         ctx.depth += 1
@@ -254,23 +280,19 @@ class Layer(ConnectivityMixin):
             ctx.name_stack.pop()
         if self._activity_regularizer is not None:
             self._handle_activity_regularization(outputs)
-        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
-            self._set_mask_metadata(inputs, outputs, kwargs.get("mask", previous_mask))
+        mask = kwargs.get("mask", previous_mask)
+        # With the base compute_mask, no input mask gives no output mask: nothing to set.
+        if type(self).compute_mask is not Layer.compute_mask or \
+                (self.supports_masking and mask is not None):
+            self._set_mask_metadata(inputs, outputs, mask)
         return outputs
 
     def _maybe_cast_inputs(self, inputs):
         target = self._dtype
-
-        def cast(x):
-            if isinstance(x, tf.Tensor):
-                d = x.dtype
-                if d.is_floating and d.name != target:
-                    return tf.cast(x, target)
-            return x
         if isinstance(inputs, tf.Tensor):
-            return cast(inputs)
+            return _autocast(inputs, target)
         if nest.is_nested(inputs):
-            return nest.map_structure(cast, inputs)
+            return nest.map_structure(lambda x: _autocast(x, target), inputs)
         return inputs
 
     def _set_mask_metadata(self, inputs, outputs, previous_mask):
@@ -493,6 +515,9 @@ class Layer(ConnectivityMixin):
                 self._callable_losses.append(loss)
             else:
                 self._call_losses.append(tf.convert_to_tensor(loss))
+                if id(self) not in _HOLDING_CALL_LOSSES:
+                    _HOLDING_CALL_LOSSES[id(self)] = weakref.ref(
+                        self, _forget_call_losses(id(self)))
 
     @property
     def losses(self):
@@ -508,9 +533,12 @@ class Layer(ConnectivityMixin):
         return collected
 
     def _clear_call_losses(self):
+        if not _HOLDING_CALL_LOSSES:
+            return
         for layer in self._flatten_layers():
             if layer._call_losses:
                 layer._call_losses = []
+                _HOLDING_CALL_LOSSES.pop(id(layer), None)
 
     @property
     def metrics(self):

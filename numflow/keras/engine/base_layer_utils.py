@@ -115,19 +115,23 @@ def is_tensor_like(x):
     return isinstance(x, (tf.Tensor, np.ndarray)) or hasattr(x, "_as_tensor")
 
 
+def _convert_input(x):
+    if isinstance(x, np.ndarray):
+        if x.dtype == np.float64:
+            x = x.astype(np.float32)
+        return tf.convert_to_tensor(x)
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        return tf.convert_to_tensor(x)
+    return x
+
+
 def convert_inputs(inputs):
     """Converts NumPy arrays and Python numbers in ``inputs`` to tensors, keeping nesting."""
-    def conv(x):
-        if isinstance(x, np.ndarray):
-            if x.dtype == np.float64:
-                x = x.astype(np.float32)
-            return tf.convert_to_tensor(x)
-        if isinstance(x, (float, int)) and not isinstance(x, bool):
-            return tf.convert_to_tensor(x)
-        return x
-    if not nest.is_nested(inputs):
-        return conv(inputs)
-    return nest.map_structure(conv, inputs)
+    if isinstance(inputs, tf.Tensor):
+        return inputs
+    if isinstance(inputs, np.ndarray) or not nest.is_nested(inputs):
+        return _convert_input(inputs)
+    return nest.map_structure(_convert_input, inputs)
 
 
 def unnest_if_single(x):
@@ -151,6 +155,8 @@ def shapes_to_structure(input_shape):
 
 def collect_masks(inputs):
     """The masks attached to ``inputs`` (same nesting for lists), or None if none."""
+    if isinstance(inputs, tf.Tensor) or not nest.is_nested(inputs):
+        return get_mask(inputs)
     masks = [get_mask(x) for x in nest.flatten(inputs)]
     if all(m is None for m in masks):
         return None

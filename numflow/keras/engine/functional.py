@@ -5,8 +5,11 @@ Calling it runs the layers in dependency order on the given tensors, so one trac
 ``train_step`` covers the whole graph. Shared layers, nested models, lists and dicts of
 inputs/outputs and non-linear topologies are supported.
 """
+import operator
+
 import numflow as tf
 from numflow.framework import nest
+from numflow.keras.engine import base_layer_utils as utils
 from numflow.keras.engine import functional_utils as futils
 from numflow.keras.engine import input_spec as input_spec_lib
 from numflow.keras.engine.keras_tensor import KerasTensor
@@ -129,7 +132,25 @@ class Functional(Model):
 
     @property
     def _input_spec(self):
-        return self.input_spec if getattr(self, "_is_graph_network", False) else None
+        return self._call_input_spec() if getattr(self, "_is_graph_network", False) else None
+
+    def _call_input_spec(self):
+        """``input_spec``, for the check on every call: the specs made from the inputs are
+        kept while every input and its shape and name are the same objects as when they
+        were made (checked each time: set_shape or a rebuilt graph makes new specs)."""
+        manual = getattr(self, "_manual_input_spec", None)
+        if manual is not None:
+            return manual
+        key = [self._nested_inputs]
+        for x in self.inputs:
+            key += (x, x.shape, x._keras_history.layer.name)
+        made = self.__dict__.get("_made_input_spec")
+        if made is not None and len(made[0]) == len(key) and \
+                all(map(operator.is_, made[0], key)):
+            return made[1]
+        specs = self.input_spec
+        self._made_input_spec = (key, specs)
+        return specs
 
     @_input_spec.setter
     def _input_spec(self, value):
@@ -138,6 +159,8 @@ class Functional(Model):
     # ---- running ------------------------------------------------------------------------------
     def _flatten_to_reference_inputs(self, inputs):
         """The inputs as a flat list matching ``self.inputs`` (dicts matched by name)."""
+        if isinstance(inputs, tf.Tensor) and len(self.inputs) == 1:
+            return [inputs]
         if isinstance(inputs, dict):
             ref = self._nested_inputs
             if isinstance(ref, dict):
@@ -165,7 +188,8 @@ class Functional(Model):
     def _conform(self, value, ref):
         if not isinstance(value, tf.Tensor):
             value = tf.convert_to_tensor(value)
-        if value.dtype.base_dtype != ref.dtype:
+        dtype = value.dtype.base_dtype
+        if dtype is not ref.dtype and dtype != ref.dtype:
             value = tf.cast(value, ref.dtype)
         ref_rank = ref.shape.rank
         rank = value.shape.rank
@@ -182,24 +206,31 @@ class Functional(Model):
         flat = self._flatten_to_reference_inputs(inputs)
         tensor_dict = {}
         masks = nest.flatten(mask) if mask is not None else [None] * len(flat)
-        from numflow.keras.engine import base_layer_utils as utils
         for x, y, m in zip(self.inputs, flat, masks):
             y = self._conform(y, x)
             if m is not None:
                 utils.set_mask(y, m)
             tensor_dict[id(x)] = y
         for node in self._execution_plan:
-            if any(t not in tensor_dict for t in node.flat_input_ids):
+            ids = node.flat_input_ids
+            if not (ids[0] in tensor_dict if len(ids) == 1 else
+                    all(t in tensor_dict for t in ids)):
                 continue
             args, kwargs = node.map_arguments(tensor_dict)
             outputs = node.layer(*args, **kwargs)
-            for x_id, y in zip(node.flat_output_ids, nest.flatten(outputs)):
-                tensor_dict[x_id] = y
+            out_ids = node.flat_output_ids
+            if len(out_ids) == 1 and isinstance(outputs, tf.Tensor):
+                tensor_dict[out_ids[0]] = outputs
+            else:
+                for x_id, y in zip(out_ids, nest.flatten(outputs)):
+                    tensor_dict[x_id] = y
         try:
             flat_out = [tensor_dict[id(x)] for x in self.outputs]
         except KeyError:
             raise ValueError(f"Could not compute output {self.outputs} of model {self.name}: "
                              f"the inputs given do not reach it.") from None
+        if isinstance(self._nested_outputs, KerasTensor):
+            return flat_out[0]
         return nest.pack_sequence_as(self._nested_outputs, flat_out)
 
     def compute_output_shape(self, input_shape):

@@ -70,6 +70,8 @@ def _shape_of(x):
     shape = getattr(x, "shape", None)
     if shape is None:
         return tf.TensorShape(None)
+    if isinstance(shape, tf.TensorShape):
+        return shape
     return tf.TensorShape(shape)
 
 
@@ -82,6 +84,14 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
     """
     if not input_spec:
         return
+    if isinstance(inputs, tf.Tensor):      # one tensor and one spec: no flattening
+        if type(input_spec) is list and len(input_spec) == 1:
+            spec = input_spec[0]
+        else:
+            spec = input_spec
+        if isinstance(spec, InputSpec):
+            _check_one(spec, inputs, 0, layer_name)
+            return
     input_spec = nest.flatten(input_spec)
     if isinstance(inputs, dict):
         names = [spec.name for spec in input_spec]
@@ -103,33 +113,36 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
 
 
 def _check_one(spec, x, input_index, layer_name):
-    shape = _shape_of(x)
+    shape = x.shape if isinstance(x, tf.Tensor) else _shape_of(x)
     rank = shape.rank
-    where = f'Input {input_index} of layer "{layer_name}" is incompatible with the layer:'
+
+    def bad(problem):   # the message is built only when a check fails
+        return ValueError(f'Input {input_index} of layer "{layer_name}" is incompatible with '
+                          f"the layer: {problem}")
     if spec.ndim is not None and not spec.allow_last_axis_squeeze:
         if rank != spec.ndim:
-            raise ValueError(f"{where} expected ndim={spec.ndim}, found ndim={rank}. Full shape "
-                             f"received: {tuple(shape.as_list()) if rank is not None else None}")
+            raise bad(f"expected ndim={spec.ndim}, found ndim={rank}. Full shape "
+                      f"received: {tuple(shape.as_list()) if rank is not None else None}")
     if spec.max_ndim is not None and rank is not None and rank > spec.max_ndim:
-        raise ValueError(f"{where} expected max_ndim={spec.max_ndim}, found ndim={rank}")
+        raise bad(f"expected max_ndim={spec.max_ndim}, found ndim={rank}")
     if spec.min_ndim is not None and rank is not None and rank < spec.min_ndim:
-        raise ValueError(f"{where} expected min_ndim={spec.min_ndim}, found ndim={rank}. Full "
-                         f"shape received: {tuple(shape.as_list())}")
+        raise bad(f"expected min_ndim={spec.min_ndim}, found ndim={rank}. Full "
+                  f"shape received: {tuple(shape.as_list())}")
     if spec.dtype is not None:
         got = x.dtype.base_dtype.name if hasattr(x.dtype, "base_dtype") else str(x.dtype)
         if got != spec.dtype:
-            raise ValueError(f"{where} expected dtype={spec.dtype}, found dtype={got}")
+            raise bad(f"expected dtype={spec.dtype}, found dtype={got}")
     if spec.axes and rank is not None:
         dims = shape.as_list()
         for axis, value in spec.axes.items():
             if value is None:
                 continue
             if (axis >= rank or axis < -rank):
-                raise ValueError(f"{where} expected axis {axis} of input shape to have value "
-                                 f"{value}, but received input with shape {tuple(dims)}")
+                raise bad(f"expected axis {axis} of input shape to have value "
+                          f"{value}, but received input with shape {tuple(dims)}")
             if dims[axis] not in (value, None):
-                raise ValueError(f"{where} expected axis {axis} of input shape to have value "
-                                 f"{value}, but received input with shape {tuple(dims)}")
+                raise bad(f"expected axis {axis} of input shape to have value "
+                          f"{value}, but received input with shape {tuple(dims)}")
     if spec.shape is not None and rank is not None:
         spec_shape = spec.shape
         dims = shape.as_list()
@@ -140,10 +153,10 @@ def _check_one(spec, x, input_index, layer_name):
                 spec_shape = spec_shape[:-1]
         if len(spec_shape) != len(dims):
             if not spec.allow_last_axis_squeeze:
-                raise ValueError(f"{where} expected shape={spec.shape}, found shape="
-                                 f"{tuple(shape.as_list())}")
+                raise bad(f"expected shape={spec.shape}, found shape="
+                          f"{tuple(shape.as_list())}")
             return
         for spec_dim, dim in zip(spec_shape, dims):
             if spec_dim is not None and dim is not None and spec_dim != dim:
-                raise ValueError(f"{where} expected shape={spec.shape}, found shape="
-                                 f"{tuple(shape.as_list())}")
+                raise bad(f"expected shape={spec.shape}, found shape="
+                          f"{tuple(shape.as_list())}")

@@ -35,6 +35,9 @@ class Node:
             t._keras_history = KerasHistory(layer, node_index, i)
         self.flat_input_ids = [id(t) for t in self._keras_inputs]
         self.flat_output_ids = [id(t) for t in nest.flatten(outputs)]
+        # ``layer(x)`` on one KerasTensor, the usual call: mapped without a structure walk.
+        self._sole_input_id = id(call_args[0]) if len(call_args) == 1 and not call_kwargs \
+            and isinstance(call_args[0], KerasTensor) else None
 
     @property
     def keras_inputs(self):
@@ -55,6 +58,8 @@ class Node:
     def map_arguments(self, tensor_dict):
         """The call's ``(args, kwargs)`` with each KerasTensor replaced by
         ``tensor_dict[id(kt)]``."""
+        if self._sole_input_id is not None:
+            return (tensor_dict[self._sole_input_id],), {}
         flat = [tensor_dict[id(x)] if isinstance(x, KerasTensor) else x
                 for x in self._flat_arguments]
         return nest.pack_sequence_as((self.call_args, self.call_kwargs), flat)

@@ -202,7 +202,7 @@ class Sequential(Functional):
 
     @property
     def _input_spec(self):
-        return self.input_spec if self._graph_initialized else None
+        return self._call_input_spec() if self._graph_initialized else None
 
     @_input_spec.setter
     def _input_spec(self, value):

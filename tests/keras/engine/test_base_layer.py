@@ -207,3 +207,79 @@ def test_get_config_required_for_layers_with_init_args():
     with pytest.raises(NotImplementedError, match="must override `get_config"):
         NeedsConfig(3).get_config()
     assert layers.Layer(name="plain").get_config()["name"] == "plain"
+
+
+def test_call_losses_cleared_only_for_the_called_tree():
+    class AddsLoss(layers.Layer):
+        def __init__(self, add, **kwargs):
+            super().__init__(**kwargs)
+            self.add = add
+
+        def call(self, x):
+            if self.add:
+                self.add_loss(tf.reduce_sum(x))
+            return x
+
+    a, b = AddsLoss(True), AddsLoss(True)
+    x = np.ones((1, 2), np.float32)
+    a(x)
+    b(x)
+    assert len(a.losses) == 1 and len(b.losses) == 1
+    a.add = False
+    a(x)                        # a's outermost call clears a's losses, not b's
+    assert a.losses == [] and len(b.losses) == 1
+    b.add = False
+    b(x)
+    assert b.losses == []
+
+
+def test_keras_tensor_found_in_nested_arguments():
+    class Pair(layers.Layer):
+        def call(self, inputs, extra=None):
+            return inputs[0] + inputs[1]
+
+    x = keras.Input((2,))
+    ones = np.ones((1, 2), np.float32)
+    assert type(Pair()([x, x])).__name__ == "KerasTensor"
+    assert type(Pair()((ones, ones), extra={"a": x})).__name__ == "KerasTensor"
+    assert type(Pair()((ones, ones), extra={"a": 1})).__name__ == "EagerTensor"
+
+
+def test_output_mask_set_only_when_there_is_one():
+    class Keep(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.supports_masking = True
+
+        def call(self, x):
+            return x * 1.0
+
+    from numflow.keras.engine import base_layer_utils as utils
+    out = Keep()(tf.ones((1, 3)))
+    assert utils.get_mask(out) is None
+    emb = layers.Embedding(10, 3, mask_zero=True)
+    out = Keep()(emb(np.array([[1, 0, 2]])))
+    np.testing.assert_array_equal(utils.get_mask(out).numpy(), [[True, False, True]])
+
+
+def test_call_losses_of_unhashable_and_collected_layers():
+    import gc
+    from numflow.keras.engine import base_layer
+
+    class Unhashable(layers.Layer):
+        __hash__ = None
+
+        def __eq__(self, other):
+            return NotImplemented
+
+        def call(self, x):
+            self.add_loss(tf.reduce_sum(x))
+            return x
+
+    layer = Unhashable()
+    layer(np.ones((1, 2), np.float32))
+    key = id(layer)
+    assert len(layer.losses) == 1 and key in base_layer._HOLDING_CALL_LOSSES
+    del layer
+    gc.collect()
+    assert key not in base_layer._HOLDING_CALL_LOSSES

@@ -251,3 +251,18 @@ def test_subclass_calling_functional_init():
     assert m(np.ones((1, 3))).shape == (1, 2)
     from numflow.keras.engine.base_layer import LAYER_CLASSES
     assert "Wrapped" not in LAYER_CLASSES
+
+
+def test_functional_input_spec_follows_input_changes():
+    model = _mlp()
+    model.input_spec = [keras.layers.InputSpec(shape=(None, 5), name="manual")]
+    with pytest.raises(ValueError, match='layer "mlp" is incompatible'):
+        model(np.ones((2, 4), np.float32))
+    model.input_spec = None
+    assert model(np.ones((2, 4), np.float32)).shape == (2, 3)
+    inputs = keras.Input(shape=(None,))
+    relu = keras.Model(inputs, layers.Activation("relu")(inputs), name="relu")
+    assert relu(np.ones((2, 5), np.float32)).shape == (2, 5)
+    relu.inputs[0].set_shape((None, 4))        # a new static shape gives a new spec
+    with pytest.raises(ValueError, match=r'layer "relu" is incompatible.*shape=\(None, 4\)'):
+        relu(np.ones((2, 5), np.float32))

@@ -56,3 +56,14 @@ def test_layer_input_spec_setter_validates():
     layer.input_spec = InputSpec(ndim=2)
     with pytest.raises(ValueError, match="expected ndim=2"):
         layer(np.ones((3,), np.float32))
+
+
+def test_one_tensor_checks_match_the_list_forms():
+    spec = InputSpec(min_ndim=2, axes={-1: 3})
+    for form in (spec, [spec], (spec,)):
+        assert_input_compatibility(form, _t((2, 3)), "l")
+        with pytest.raises(ValueError, match='Input 0 of layer "l" .*axis -1 .*value 3'):
+            assert_input_compatibility(form, _t((2, 4)), "l")
+    assert_input_compatibility([None], _t((2, 4)), "l")      # a None spec checks nothing
+    with pytest.raises(ValueError, match='Layer "l" expects 2 input'):
+        assert_input_compatibility([spec, spec], _t((2, 3)), "l")
