@@ -5,7 +5,6 @@ from numflow.framework import dtypes, tensor_shape
 from numflow.graph.tensor import Tensor
 
 _NP_TO_DTYPE = {}
-_new_shape = object.__new__
 
 
 def dtype_of_array(arr):
@@ -41,10 +40,7 @@ class EagerTensor(Tensor):
     def shape(self):
         s = self._shape
         if s is None:
-            # What TensorShape(dims) stores for a NumPy shape (a tuple of non-negative
-            # ints), without validating each dimension again (a hot path in eager code).
-            s = self._shape = _new_shape(tensor_shape.TensorShape)
-            s._dims = self._value.shape
+            s = self._shape = tensor_shape.TensorShape._from_ints(self._value.shape)
         return s
 
     def get_shape(self):

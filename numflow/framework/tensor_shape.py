@@ -116,6 +116,14 @@ class TensorShape:
                 raise TypeError(f"Cannot convert {dims!r} to a TensorShape")
             self._dims = tuple(dimension_value(as_dimension(d)) for d in dims)
 
+    @classmethod
+    def _from_ints(cls, dims):
+        """A fully known shape from a tuple of non-negative Python ints (a NumPy array's
+        ``shape``), without validating each dimension again: a hot path in eager code."""
+        shape = object.__new__(cls)
+        shape._dims = dims
+        return shape
+
     @property
     def dims(self):
         return None if self._dims is None else [Dimension(d) for d in self._dims]
